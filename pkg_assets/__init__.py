@@ -1,0 +1,16 @@
+"""pkg_assets: distil LLM product knowledge offline into a served product knowledge graph."""
+
+import os
+
+# Offline-safe defaults, set before litellm / sentence-transformers / GE are imported:
+# litellm would fetch its price list at import, the embedder would try the hub, GE would
+# send analytics. Users can still override each of them in the environment.
+for _name, _value in {
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+    "TOKENIZERS_PARALLELISM": "false",
+    "DAGSTER_DISABLE_TELEMETRY": "1",
+}.items():
+    os.environ.setdefault(_name, _value)

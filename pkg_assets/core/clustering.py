@@ -1,0 +1,37 @@
+"""Seeded, deterministic product clustering for REKI collective extraction."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.cluster import KMeans
+
+from pkg_assets.core.prompts import cluster_signature
+
+# The pipeline's clustering settings. Changing either changes the clusters, so the demo's
+# recorded cluster answers must be re-recorded (`pkg-recordings` lists which).
+CLUSTER_TARGET_SIZE = 6
+CLUSTER_SEED = 0
+
+
+def cluster_products(product_ids: list[str], vectors: np.ndarray, target_size: int = 6,
+                     seed: int = 0) -> dict[str, list[str]]:
+    """Group products into clusters of about `target_size`; returns signature -> member ids.
+
+    Input order does not matter (rows are sorted by id first), and k-means is seeded, so
+    the same catalog always yields the same clusters and thus the same cluster prompts.
+    """
+    if not product_ids:
+        return {}
+    order = np.argsort(np.asarray(product_ids))
+    ids = [product_ids[i] for i in order]
+    # Rounded so float noise across machines (thread counts, BLAS) cannot move a product.
+    matrix = np.round(np.asarray(vectors, dtype=np.float64)[order], 4)
+    n_clusters = max(1, min(len(ids), round(len(ids) / max(1, target_size))))
+    if n_clusters == 1:
+        labels = np.zeros(len(ids), dtype=int)
+    else:
+        labels = KMeans(n_clusters=n_clusters, n_init=10, random_state=seed).fit_predict(matrix)
+    groups: dict[int, list[str]] = {}
+    for pid, label in zip(ids, labels):
+        groups.setdefault(int(label), []).append(pid)
+    return {cluster_signature(members): members for members in groups.values()}

@@ -1,0 +1,128 @@
+"""The hallucination gate: per-edge signals combined into one documented score.
+
+Every LLM edge is untrusted. Proposals of the same (head, relation, tail) from different
+factor prompts are aggregated into one edge, then judged:
+
+Hard rejections (score forced to 0, reason recorded):
+- `injection`: the mention or rationale echoes instructions ("ignore previous
+  instructions", "system prompt", ...);
+- `unresolved`: a product tail that matches no catalog product;
+- `self_loop`: the tail resolved to the head itself;
+- `type_constraint`: a substitute outside the head's category family, or a
+  complement/accessory/consumable that is the head's own product type (embedding
+  cosine >= `same_type_cosine`), or a concept relation with a product tail.
+
+Otherwise:
+    score = w_conf * confidence + w_res * resolution + w_cons * consistency
+          + w_beh * behaviour + w_emb * plausibility
+with behaviour = min(1, log1p(support) / log1p(behavior_saturation)) and plausibility the
+head/tail embedding cosine mapped to [0, 1]. Concept edges have no behaviour or
+embedding signal; their weights are spread over the others. Accepted when
+score >= `accept_threshold`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from pkg_assets.core.models import CONCEPT_RELATIONS
+
+INJECTION_PATTERNS = re.compile(
+    r"ignore (all |any )?(previous|prior|above|earlier) (instructions|prompts?)|"
+    r"disregard (the )?(previous|above|system)|system prompt|you are now|"
+    r"as an ai (language )?model|<\s*/?\s*product_data|developer mode|jailbreak",
+    re.IGNORECASE,
+)
+
+
+class GateConfig(BaseModel):
+    """Weights and thresholds of the gate (see the module docstring for the formula)."""
+
+    w_confidence: float = 0.35
+    w_resolution: float = 0.25
+    w_consistency: float = 0.15
+    w_behavior: float = 0.15
+    w_embedding: float = 0.10
+    accept_threshold: float = Field(default=0.5, description="minimum score to accept an edge")
+    behavior_saturation: int = Field(default=5, description="co-occurring users at which behaviour counts fully")
+    same_type_cosine: float = Field(default=0.92, description="head/tail cosine above which they are the same product type")
+    min_acceptance_rate: float = Field(default=0.05, description="asset check: lowest plausible share accepted")
+    max_acceptance_rate: float = Field(default=0.98, description="asset check: highest plausible share accepted")
+
+
+@dataclass
+class EdgeSignals:
+    resolution: float | None
+    type_ok: bool
+    type_reason: str | None
+    consistency: float
+    behavior_support: int
+    behavior_lift: float | None
+    embedding_sim: float | None
+    injection: bool
+
+
+def has_injection(*texts: str | None) -> bool:
+    return any(text and INJECTION_PATTERNS.search(text) for text in texts)
+
+
+def category_family(category_path: str | None, depth: int = 2) -> str:
+    parts = [p.strip().lower() for p in (category_path or "").split(">") if p.strip()]
+    return " > ".join(parts[:depth])
+
+
+def type_constraint(relation: str, decision: str, head_path: str | None, tail_path: str | None,
+                    cosine: float | None, config: GateConfig) -> tuple[bool, str | None]:
+    """Does the relation make sense between these two kinds of thing?"""
+    if relation in CONCEPT_RELATIONS:
+        return (decision == "concept", None if decision == "concept" else "concept relation with a product tail")
+    if decision != "product":
+        return True, None  # judged by the `unresolved` rule
+    if relation == "substitute":
+        if category_family(head_path) != category_family(tail_path):
+            return False, f"substitute outside the category family ({category_family(head_path)!r} vs {category_family(tail_path)!r})"
+        return True, None
+    if cosine is not None and cosine >= config.same_type_cosine:
+        return False, f"{relation} of the same product type (cosine {cosine:.2f})"
+    return True, None
+
+
+def score_edge(relation: str, decision: str, confidence: float, signals: EdgeSignals,
+               is_self_loop: bool, config: GateConfig) -> tuple[float, list[str]]:
+    """(score, reasons). Reasons is empty for an accepted edge."""
+    reasons: list[str] = []
+    if signals.injection:
+        reasons.append("injection: mention or rationale echoes instructions")
+    if decision == "unresolved":
+        reasons.append("unresolved: tail is not a catalog product")
+    if is_self_loop:
+        reasons.append("self_loop: tail is the head product")
+    if not signals.type_ok:
+        reasons.append(f"type_constraint: {signals.type_reason}")
+    if reasons:
+        return 0.0, reasons
+
+    resolution = signals.resolution if signals.resolution is not None else 1.0
+    if relation in CONCEPT_RELATIONS:
+        total = config.w_confidence + config.w_resolution + config.w_consistency
+        score = (config.w_confidence * confidence + config.w_resolution * resolution
+                 + config.w_consistency * signals.consistency) / total
+    else:
+        behaviour = min(1.0, math.log1p(signals.behavior_support) / math.log1p(config.behavior_saturation))
+        plausibility = 0.5 if signals.embedding_sim is None else max(0.0, min(1.0, (signals.embedding_sim + 1) / 2))
+        score = (config.w_confidence * confidence + config.w_resolution * resolution
+                 + config.w_consistency * signals.consistency + config.w_behavior * behaviour
+                 + config.w_embedding * plausibility)
+    score = round(float(score), 4)
+    if score < config.accept_threshold:
+        reasons.append(f"low_score: {score:.2f} < {config.accept_threshold:.2f}")
+    return score, reasons
+
+
+def consistency(n_factors: int, n_proposals_reverse: int) -> float:
+    """0 for a single proposal; +0.5 per extra factor, +0.5 if the tail also proposes the head."""
+    return min(1.0, 0.5 * max(0, n_factors - 1) + (0.5 if n_proposals_reverse else 0.0))

@@ -1,0 +1,101 @@
+"""Versioned prompt templates (jinja2 files in `pkg_assets/prompts/`).
+
+A template's version is the hash of the files it is rendered from, so editing a prompt
+changes the `code_version` of exactly the assets that use it, and the Dagster UI marks
+them stale. Catalog text is fenced in `<product_data>` as JSON (`tojson` escapes `<`, `>`
+and `&`, so seller text cannot close the fence).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import jinja2
+
+from pkg_assets.core.models import FACTORS, LLM_RELATIONS
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+SYSTEM_TEMPLATE = "system_extraction.j2"
+MAX_RELATIONS = 8
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(PROMPTS_DIR),
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
+    keep_trailing_newline=False,
+)
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A user-message template plus the system message, with a content-hash version."""
+
+    name: str
+    template: str
+    includes: tuple[str, ...] = ()
+
+    @cached_property
+    def version(self) -> str:
+        digest = hashlib.sha256()
+        for file_name in (SYSTEM_TEMPLATE, self.template, *self.includes):
+            digest.update(file_name.encode())
+            digest.update((PROMPTS_DIR / file_name).read_bytes())
+        return f"{self.name}@{digest.hexdigest()[:12]}"
+
+    def render(self, **context: object) -> list[dict[str, str]]:
+        system = _ENV.get_template(SYSTEM_TEMPLATE).render(
+            relations=LLM_RELATIONS, max_relations=MAX_RELATIONS
+        )
+        user = _ENV.get_template(self.template).render(**context)
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+FACTOR_PROMPTS: dict[str, PromptTemplate] = {
+    factor: PromptTemplate(f"factor_{factor}", f"factor_{factor}.j2", ("_product_block.j2",))
+    for factor in FACTORS
+}
+CLUSTER_PROMPT = PromptTemplate("cluster_collective", "cluster_collective.j2")
+
+
+def code_version(*templates: PromptTemplate, salt: str = "") -> str:
+    """One asset code_version from the prompt versions it uses (plus a code salt)."""
+    joined = "|".join(sorted(t.version for t in templates)) + "|" + salt
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+def input_hash(payload: dict) -> str:
+    """Stable hash of a prompt's input variables: the ledger's cache key with model+version."""
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+def product_prompt_input(product: dict) -> dict:
+    """The product fields a factor prompt sees (and nothing else: the cache key's input)."""
+    return {
+        "product_id": product["product_id"],
+        "title": product["title"],
+        "brand": product.get("brand"),
+        "category_path": product.get("category_path"),
+        "price": product.get("price"),
+        "description": product.get("description") or "",
+    }
+
+
+def cluster_prompt_input(members: list[dict]) -> dict:
+    ordered = sorted(members, key=lambda m: m["product_id"])
+    return {
+        "members": [
+            {"product_id": m["product_id"], "title": m["title"], "brand": m.get("brand"),
+             "category_path": m.get("category_path")}
+            for m in ordered
+        ]
+    }
+
+
+def cluster_signature(member_ids: list[str]) -> str:
+    """Names a cluster by its members, so a recorded answer belongs to one member set."""
+    return hashlib.sha256("\n".join(sorted(member_ids)).encode()).hexdigest()[:16]

@@ -1,0 +1,57 @@
+"""The one Definitions object of the code location: every stage's assets, checks, jobs,
+schedules, sensors and resources. Resources are configured from environment variables
+with working offline defaults (see README)."""
+
+
+import warnings
+
+import dagster as dg
+
+# Known and accepted: observable source assets are beta, partitioned asset checks preview.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+from pkg_assets import settings
+from pkg_assets.defs.behavior import assets as behavior
+from pkg_assets.defs.catalog import assets as catalog
+from pkg_assets.defs.catalog.sensors import category_sensor
+from pkg_assets.defs.collective import assets as collective
+from pkg_assets.defs.evaluation import assets as evaluation
+from pkg_assets.defs.extraction import assets as extraction
+from pkg_assets.defs.graph import assets as graph
+from pkg_assets.defs.jobs import JOBS, SCHEDULES
+from pkg_assets.defs.personalization import assets as personalization
+from pkg_assets.defs.resolution import assets as resolution
+from pkg_assets.defs.validation import assets as validation
+from pkg_assets.defs.validation.checks import SUITE_CHECKS
+from pkg_assets.resources.catalog import CatalogResource
+from pkg_assets.resources.embedder import EmbedderResource
+from pkg_assets.resources.llm import LLMResource
+from pkg_assets.resources.warehouse import WarehouseResource
+
+STAGE_MODULES = [catalog, extraction, resolution, validation, collective, behavior, graph, evaluation, personalization]
+
+
+def make_resources() -> dict:
+    return {
+        "warehouse": WarehouseResource(database=str(settings.warehouse_path())),
+        "catalog": CatalogResource.from_env(),
+        "llm": LLMResource.from_env(),
+        "embedder": EmbedderResource(),
+    }
+
+
+def make_definitions() -> dg.Definitions:
+    """Built from the environment at call time (tests point it at temporary folders)."""
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules(STAGE_MODULES),
+        asset_checks=SUITE_CHECKS,
+        jobs=JOBS,
+        schedules=SCHEDULES,
+        sensors=[category_sensor],
+        resources=make_resources(),
+        executor=dg.in_process_executor,
+    )
+
+
+defs = make_definitions()

@@ -1,0 +1,196 @@
+"""REKI collective knowledge: cluster similar products, ask the LLM once per cluster."""
+
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from pkg_assets.core.clustering import CLUSTER_SEED, CLUSTER_TARGET_SIZE, cluster_products
+from pkg_assets.core.extraction import InvalidAnswer, parse_cluster_answer
+from pkg_assets.core.gate import has_injection
+from pkg_assets.core.models import CONCEPT_KIND_BY_RELATION, CONCEPT_RELATIONS
+from pkg_assets.core.prompts import CLUSTER_PROMPT, cluster_prompt_input, code_version
+from pkg_assets.core.resolve import concept_id, concept_key
+from pkg_assets.defs.metadata import counts_table, preview
+from pkg_assets.defs.partitions import category_partitions
+from pkg_assets.defs.resolution.assets import product_embeddings
+from pkg_assets.resources.embedder import EmbedderResource
+from pkg_assets.resources.llm import LLMRequest, LLMResource, mark_invalid
+from pkg_assets.resources.warehouse import WarehouseResource, replace_partition
+
+
+@dg.asset(
+    group_name="collective",
+    partitions_def=category_partitions,
+    deps=[product_embeddings],
+    kinds={"duckdb", "scikit-learn"},
+    pool="duckdb",
+    code_version=f"product_clusters-k{CLUSTER_TARGET_SIZE}-s{CLUSTER_SEED}",
+    description=f"Seeded k-means over product embeddings, about {CLUSTER_TARGET_SIZE} products per "
+    "cluster. Deterministic, so the same catalog asks the same cluster prompts.",
+)
+def product_clusters(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    category = context.partition_key
+    with warehouse.connect() as conn:
+        frame = conn.execute(
+            "SELECT product_id, embedding FROM product_embeddings WHERE category = ? ORDER BY product_id", [category]
+        ).df()
+        vectors = np.asarray(frame["embedding"].tolist(), dtype=np.float32) if len(frame) else np.zeros((0, 1))
+        clusters = cluster_products(frame["product_id"].tolist(), vectors, CLUSTER_TARGET_SIZE, CLUSTER_SEED)
+        ordered = sorted(clusters.items(), key=lambda item: item[1][0])
+        rows = [
+            {"category": category, "product_id": pid, "cluster_id": f"{category}#{n:03d}", "signature": signature,
+             "cluster_size": len(members)}
+            for n, (signature, members) in enumerate(ordered) for pid in members
+        ]
+        out = pd.DataFrame(rows, columns=["category", "product_id", "cluster_id", "signature", "cluster_size"])
+        replace_partition(conn, "product_clusters", out, category)
+    sizes = [len(m) for m in clusters.values()]
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(out),
+        "clusters": len(clusters),
+        "largest_cluster": max(sizes, default=0),
+        "singletons": sum(1 for s in sizes if s == 1),
+    })
+
+
+class CollectiveConfig(dg.Config):
+    force: bool = Field(default=False, description="ask again even when the ledger has an answer")
+    min_confidence: float = Field(default=0.5, description="cluster relations below this are not propagated")
+
+
+@dg.asset(
+    group_name="collective",
+    partitions_def=category_partitions,
+    deps=[product_clusters, "concepts"],
+    kinds={"duckdb", "litellm"},
+    pool="llm",
+    code_version=code_version(CLUSTER_PROMPT, salt="cluster_knowledge-1"),
+    description="One LLM call per cluster: the group's theme and the occasions, audiences and "
+    "usages that hold for its members (propagated to every member in pkg_edges).",
+)
+def cluster_knowledge(context: dg.AssetExecutionContext, config: CollectiveConfig, llm: LLMResource,
+                      warehouse: WarehouseResource) -> dg.MaterializeResult:
+    category = context.partition_key
+    with warehouse.connect() as conn:
+        members = conn.execute(
+            """
+            SELECT c.cluster_id, c.signature, p.product_id, p.title, p.brand, p.category_path
+            FROM product_clusters c JOIN products p USING (product_id)
+            WHERE c.category = ? ORDER BY c.cluster_id, p.product_id
+            """, [category],
+        ).df()
+        known_forms = {}
+        for cid, kind, forms in conn.execute("SELECT concept_id, kind, surface_forms FROM concepts").fetchall():
+            for form in forms:
+                known_forms[(kind, concept_key(form))] = cid
+
+        requests, cluster_of = [], {}
+        for (cluster_id, signature), group in members.groupby(["cluster_id", "signature"], sort=True):
+            prompt_input = cluster_prompt_input(group.to_dict("records"))
+            requests.append(LLMRequest(
+                prompt=CLUSTER_PROMPT, prompt_input=prompt_input, render_context=prompt_input,
+                replay_key=f"cluster/{signature}", partition=category,
+                subject=f"cluster {cluster_id} ({len(group)} products, e.g. {group['title'].iloc[0][:50]!r})",
+            ))
+            cluster_of[f"cluster/{signature}"] = (cluster_id, signature, len(group))
+        results, stats = llm.ask(conn, requests, force=config.force, log=context.log)
+        if stats.failures:
+            raise dg.Failure(
+                description=f"{stats.failures} of {len(requests)} cluster calls failed (answers received are kept "
+                "in llm_calls):\n" + "\n".join(stats.errors[:10]),
+                metadata=stats.as_metadata(),
+            )
+        rows, invalid = [], 0
+        for result in results:
+            cluster_id, signature, size = cluster_of[result.request.replay_key]
+            try:
+                answer = parse_cluster_answer(result.response)
+            except InvalidAnswer as exc:
+                if result.status != "invalid":
+                    mark_invalid(conn, result.call_id, str(exc))
+                invalid += 1
+                continue
+            for proposed in answer.relations:
+                relation = proposed.relation.value
+                reasons = []
+                if relation not in CONCEPT_RELATIONS:
+                    reasons.append("collective knowledge only carries concept relations")
+                if has_injection(proposed.tail, proposed.rationale, answer.theme):
+                    reasons.append("injection: answer echoes instructions")
+                if proposed.confidence < config.min_confidence:
+                    reasons.append(f"low_confidence: {proposed.confidence:.2f} < {config.min_confidence:.2f}")
+                kind = CONCEPT_KIND_BY_RELATION.get(relation, "concept")
+                key = concept_key(proposed.tail)
+                rows.append({
+                    "category": category, "cluster_id": cluster_id, "signature": signature, "theme": answer.theme,
+                    "relation": relation, "tail_mention": proposed.tail,
+                    "concept_id": known_forms.get((kind, key), concept_id(kind, key)),
+                    "confidence": proposed.confidence, "rationale": proposed.rationale,
+                    "gate_score": 0.0 if reasons else round(proposed.confidence, 4), "accepted": not reasons,
+                    "reasons": "; ".join(reasons), "call_id": result.call_id, "model": llm.model,
+                    "prompt_version": CLUSTER_PROMPT.version, "member_count": size,
+                })
+        frame = pd.DataFrame(rows, columns=[
+            "category", "cluster_id", "signature", "theme", "relation", "tail_mention", "concept_id", "confidence",
+            "rationale", "gate_score", "accepted", "reasons", "call_id", "model", "prompt_version", "member_count",
+        ])
+        replace_partition(conn, "cluster_knowledge", frame, category)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(frame),
+        **stats.as_metadata(),
+        "clusters": len(requests),
+        "invalid_answers": invalid,
+        "accepted": int(frame["accepted"].sum()),
+        "member_edges_propagated": int(frame.loc[frame["accepted"], "member_count"].sum()),
+        "by_relation": counts_table(frame["relation"], "relation"),
+        "preview": preview(frame, ["cluster_id", "theme", "relation", "tail_mention", "accepted"]),
+    })
+
+
+@dg.asset(
+    group_name="collective",
+    partitions_def=category_partitions,
+    deps=["validated_relations", cluster_knowledge],
+    kinds={"duckdb", "sentence_transformers"},
+    pool="duckdb",
+    code_version="knowledge_vectors-1",
+    description="Per product, an embedding of its accepted knowledge (individual + collective) "
+    "as text — a feature for downstream recommendation models.",
+)
+def knowledge_vectors(context: dg.AssetExecutionContext, embedder: EmbedderResource,
+                      warehouse: WarehouseResource) -> dg.MaterializeResult:
+    category = context.partition_key
+    with warehouse.connect() as conn:
+        texts = conn.execute(
+            """
+            WITH facts AS (
+                SELECT v.head_id AS product_id, v.relation,
+                       coalesce(t.title, c.canonical_name, v.tail_mention) AS tail_name
+                FROM validated_relations v
+                LEFT JOIN products t ON t.product_id = v.tail_id
+                LEFT JOIN (SELECT DISTINCT concept_id, canonical_name FROM concepts) c ON c.concept_id = v.tail_id
+                WHERE v.category = $c
+                UNION
+                SELECT pc.product_id, k.relation, k.tail_mention
+                FROM cluster_knowledge k JOIN product_clusters pc USING (signature)
+                WHERE k.category = $c AND k.accepted
+            )
+            SELECT p.product_id,
+                   p.title || '. ' || coalesce(string_agg(f.relation || ': ' || f.tail_name, '; ' ORDER BY f.relation, f.tail_name), '')
+                       AS knowledge_text
+            FROM products p LEFT JOIN facts f USING (product_id)
+            WHERE p.category = $c
+            GROUP BY p.product_id, p.title
+            ORDER BY p.product_id
+            """, {"c": category},
+        ).df()
+        vectors = embedder.encode(texts["knowledge_text"].tolist())
+        frame = texts.assign(category=category, model=embedder.model_name, vector=[v.tolist() for v in vectors])
+        replace_partition(conn, "knowledge_vectors", frame, category)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(frame),
+        "mean_text_chars": round(float(texts["knowledge_text"].str.len().mean() or 0), 1),
+        "preview": preview(frame, ["product_id", "knowledge_text"]),
+    })

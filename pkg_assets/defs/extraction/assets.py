@@ -1,0 +1,111 @@
+"""LLM relation extraction with factorization prompts (REKI individual knowledge)."""
+
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from pkg_assets.core.extraction import InvalidAnswer, parse_factor_answer, relation_rows
+from pkg_assets.core.models import FACTORS
+from pkg_assets.core.prompts import FACTOR_PROMPTS, code_version, product_prompt_input
+from pkg_assets.defs.catalog.assets import products
+from pkg_assets.defs.metadata import counts_table, preview
+from pkg_assets.defs.partitions import category_partitions
+from pkg_assets.resources.llm import LLMRequest, LLMResource, mark_invalid
+from pkg_assets.resources.warehouse import WarehouseResource, replace_partition
+
+LLM_RELATIONS_COLUMNS = [
+    "category", "head_id", "factor", "relation", "tail_mention", "tail_kind", "confidence",
+    "rationale", "call_id", "model", "prompt_version", "extracted_at",
+]
+
+
+class ExtractionConfig(dg.Config):
+    force: bool = Field(default=False, description="ask the LLM again even when the ledger has an answer")
+    factors: list[str] = Field(default=list(FACTORS), description="factor prompts to ask")
+
+
+def factor_requests(product_rows: list[dict], factors: list[str], category: str) -> list[LLMRequest]:
+    unknown = set(factors) - set(FACTORS)
+    if unknown:
+        raise dg.Failure(f"unknown factor(s) {sorted(unknown)}; known: {list(FACTORS)}")
+    requests = []
+    for product in product_rows:
+        prompt_input = product_prompt_input(product)
+        for factor in factors:
+            requests.append(LLMRequest(
+                prompt=FACTOR_PROMPTS[factor],
+                prompt_input=prompt_input,
+                render_context={"product": prompt_input},
+                replay_key=f"{product['product_id']}/{factor}",
+                partition=category,
+                subject=f"product {product['product_id']} ({product['title'][:60]}) / {factor}",
+            ))
+    return requests
+
+
+@dg.asset(
+    group_name="extraction",
+    partitions_def=category_partitions,
+    deps=[products],
+    kinds={"duckdb", "litellm"},
+    pool="llm",
+    code_version=code_version(*FACTOR_PROMPTS.values(), salt="llm_relations-1"),
+    description="Relations proposed by the LLM for each product, one factorization prompt per "
+    "factor (complements, consumables, substitutes, occasions, audience, usage). Every call is "
+    "in the `llm_calls` ledger first; identical calls are answered from it.",
+)
+def llm_relations(context: dg.AssetExecutionContext, config: ExtractionConfig, llm: LLMResource,
+                  warehouse: WarehouseResource) -> dg.MaterializeResult:
+    category = context.partition_key
+    with warehouse.connect() as conn:
+        product_rows = conn.execute(
+            "SELECT * FROM products WHERE category = ? ORDER BY product_id", [category]
+        ).df().to_dict("records")
+        requests = factor_requests(product_rows, config.factors, category)
+        context.log.info(f"{len(product_rows)} products x {len(config.factors)} factors = {len(requests)} prompts")
+        results, stats = llm.ask(conn, requests, force=config.force, log=context.log)
+
+        rows: list[dict] = []
+        invalid: list[str] = []
+        for result in results:
+            if result.status == "error":
+                continue
+            factor = result.request.replay_key.rsplit("/", 1)[1]
+            try:
+                answer = parse_factor_answer(result.response)
+            except InvalidAnswer as exc:
+                if result.status != "invalid":
+                    mark_invalid(conn, result.call_id, str(exc))
+                invalid.append(f"{result.request.subject}: {exc}")
+                continue
+            for row in relation_rows(answer, result.request.prompt_input["product_id"], factor):
+                row.update(category=category, call_id=result.call_id, model=llm.model,
+                           prompt_version=result.request.prompt.version)
+                rows.append(row)
+
+        if stats.failures:
+            shown = "\n".join(stats.errors[:10])
+            raise dg.Failure(
+                description=f"{stats.failures} of {len(requests)} LLM calls failed; every answer received "
+                f"is kept in llm_calls and a re-run asks only for the missing ones. First errors:\n{shown}",
+                metadata=stats.as_metadata(),
+            )
+        frame = pd.DataFrame(rows, columns=LLM_RELATIONS_COLUMNS)
+        frame["extracted_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
+        replace_partition(conn, "llm_relations", frame, category)
+
+    if invalid:
+        context.log.warning(f"{len(invalid)} answers failed their schema and are kept as 'invalid' in llm_calls")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(frame),
+        **stats.as_metadata(),
+        "invalid_answers": len(invalid),
+        "invalid_examples": dg.MetadataValue.md("\n".join(f"- {i}" for i in invalid[:10]) or "_none_"),
+        "products": len(product_rows),
+        "model": llm.model,
+        "relations_by_type": counts_table(frame["relation"], "relation"),
+        "preview": preview(frame, ["head_id", "factor", "relation", "tail_mention", "confidence"]),
+    })

@@ -1,0 +1,66 @@
+"""Jobs and schedules.
+
+The pipeline runs in three steps because resolution searches the whole catalog:
+1. `catalog_job` (per category): products and their embeddings;
+2. `interactions_job` and `knowledge_job` (per category): LLM extraction, resolution,
+   the gate, collective knowledge;
+3. `graph_job`: behaviour mining, the fused graph, the snapshot, evaluation, personalisation.
+`category_rebuild_job` runs steps 1-2 for one category; the nightly schedule runs it for
+every registered category, then `graph_job` rebuilds and republishes the graph.
+"""
+
+
+import dagster as dg
+
+from pkg_assets.defs.partitions import CATEGORY_PARTITIONS_NAME, category_partitions
+
+CATALOG_ASSETS = dg.AssetSelection.assets("products", "product_embeddings")
+KNOWLEDGE_ASSETS = dg.AssetSelection.assets(
+    "llm_relations", "resolved_relations", "concepts", "validated_relations", "rejected_relations",
+    "product_clusters", "cluster_knowledge", "knowledge_vectors",
+)
+GRAPH_ASSETS = dg.AssetSelection.assets(
+    "behavior_edges", "pkg_nodes", "pkg_edges", "pkg_topk", "pkg_snapshot", "graph_evaluation",
+    "user_preferences", "user_kg_context",
+)
+
+# One process per run: DuckDB allows a single writer process per file.
+catalog_job = dg.define_asset_job("catalog_job", CATALOG_ASSETS, partitions_def=category_partitions,
+                                  executor_def=dg.in_process_executor,
+                                  description="Ingest one category's products and embed them.")
+interactions_job = dg.define_asset_job("interactions_job", dg.AssetSelection.assets("interactions"),
+                                       executor_def=dg.in_process_executor,
+                                       description="Ingest interactions (all users).")
+knowledge_job = dg.define_asset_job("knowledge_job", KNOWLEDGE_ASSETS, partitions_def=category_partitions,
+                                    executor_def=dg.in_process_executor,
+                                    description="LLM extraction, resolution, gate and collective knowledge for one category.")
+category_rebuild_job = dg.define_asset_job("category_rebuild_job", CATALOG_ASSETS | KNOWLEDGE_ASSETS,
+                                           partitions_def=category_partitions, executor_def=dg.in_process_executor,
+                                           description="Everything per category, for the nightly schedule.")
+graph_job = dg.define_asset_job("graph_job", GRAPH_ASSETS, executor_def=dg.in_process_executor,
+                                description="Mine behaviour, fuse and publish the graph, evaluate, personalise.")
+
+JOBS = [catalog_job, interactions_job, knowledge_job, category_rebuild_job, graph_job]
+
+
+@dg.schedule(job=category_rebuild_job, cron_schedule="0 1 * * *", execution_timezone="UTC",
+             description="Nightly: one run per registered category partition.")
+def nightly_category_rebuild(context: dg.ScheduleEvaluationContext):
+    # build_schedule_from_partitioned_job rejects dynamic partitions: yield one request each.
+    for category in sorted(context.instance.get_dynamic_partitions(CATEGORY_PARTITIONS_NAME)):
+        yield dg.RunRequest(run_key=f"{context.scheduled_execution_time:%Y-%m-%d}-{category}",
+                            partition_key=category)
+
+
+@dg.schedule(job=graph_job, cron_schedule="0 5 * * *", execution_timezone="UTC",
+             description="Nightly, after the category rebuilds: fuse and publish the graph.")
+def nightly_graph_publish(context: dg.ScheduleEvaluationContext):
+    return dg.RunRequest(run_key=f"{context.scheduled_execution_time:%Y-%m-%d}")
+
+
+SCHEDULES = [nightly_category_rebuild, nightly_graph_publish]
+
+observe_catalog_job = dg.define_asset_job("observe_catalog_job", dg.AssetSelection.assets("catalog_source"),
+                                          executor_def=dg.in_process_executor,
+                                          description="Observe the catalog files: records their content hash.")
+JOBS.append(observe_catalog_job)

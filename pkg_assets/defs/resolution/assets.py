@@ -1,0 +1,180 @@
+"""Entity resolution: product embeddings, and LLM mentions linked to products or concepts."""
+
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from pkg_assets.core.models import CONCEPT_KIND_BY_RELATION
+from pkg_assets.core.resolve import (
+    CatalogIndex,
+    ResolutionConfig,
+    canonicalise_concepts,
+    candidates_json,
+    product_embedding_text,
+    resolve_product_mentions,
+)
+from pkg_assets.defs.catalog.assets import products
+from pkg_assets.defs.extraction.assets import llm_relations
+from pkg_assets.defs.metadata import counts_table, preview
+from pkg_assets.defs.partitions import category_partitions
+from pkg_assets.resources.embedder import EmbedderResource
+from pkg_assets.resources.warehouse import WarehouseResource, replace_partition
+
+
+def _now():
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dg.asset(
+    group_name="resolution",
+    partitions_def=category_partitions,
+    deps=[products],
+    kinds={"duckdb", "sentence_transformers"},
+    pool="duckdb",
+    code_version="product_embeddings-1",
+    description="Normalised sentence embeddings of product titles (all-MiniLM-L6-v2). Only new or "
+    "changed products (by content hash) are re-embedded.",
+)
+def product_embeddings(context: dg.AssetExecutionContext, embedder: EmbedderResource,
+                       warehouse: WarehouseResource) -> dg.MaterializeResult:
+    category = context.partition_key
+    with warehouse.connect() as conn:
+        current = conn.execute(
+            "SELECT product_id, title, category_path, content_hash FROM products WHERE category = ? ORDER BY product_id",
+            [category],
+        ).df()
+        existing = conn.execute(
+            "SELECT product_id, content_hash, embedding FROM product_embeddings WHERE category = ? AND model = ?",
+            [category, embedder.model_name],
+        ).df()
+        known = {(r.product_id, r.content_hash): r.embedding for r in existing.itertuples(index=False)}
+        todo = current[[(pid, h) not in known for pid, h in zip(current["product_id"], current["content_hash"])]]
+        context.log.info(f"embedding {len(todo)} new/changed products, reusing {len(current) - len(todo)}")
+        vectors = embedder.encode([product_embedding_text(t, p) for t, p in zip(todo["title"], todo["category_path"])])
+        fresh = dict(zip(todo["product_id"], vectors))
+        frame = pd.DataFrame({
+            "category": category,
+            "product_id": current["product_id"],
+            "content_hash": current["content_hash"],
+            "model": embedder.model_name,
+            "embedding": [
+                (fresh[pid] if pid in fresh else np.asarray(known[(pid, h)], dtype=np.float32)).tolist()
+                for pid, h in zip(current["product_id"], current["content_hash"])
+            ],
+            "embedded_at": _now(),
+        })
+        replace_partition(conn, "product_embeddings", frame, category)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(frame),
+        "embedded_now": len(todo),
+        "reused": len(current) - len(todo),
+        "model": embedder.model_name,
+    })
+
+
+def load_catalog_index(conn) -> CatalogIndex:
+    """Every embedded product of every category: resolution searches the whole catalog."""
+    frame = conn.execute(
+        """
+        SELECT e.product_id, p.title, e.embedding
+        FROM product_embeddings e JOIN products p USING (product_id)
+        ORDER BY e.product_id
+        """
+    ).df()
+    vectors = np.asarray(frame["embedding"].tolist(), dtype=np.float32) if len(frame) else np.zeros((0, 1), np.float32)
+    return CatalogIndex(frame["product_id"].tolist(), frame["title"].tolist(), vectors)
+
+
+class ResolutionRunConfig(dg.Config):
+    product_threshold: float = ResolutionConfig().product_threshold
+    concept_merge_ratio: float = ResolutionConfig().concept_merge_ratio
+    top_k: int = ResolutionConfig().top_k
+
+
+@dg.multi_asset(
+    group_name="resolution",
+    partitions_def=category_partitions,
+    pool="duckdb",
+    specs=[
+        dg.AssetSpec("resolved_relations", kinds={"duckdb", "usearch"}, deps=[llm_relations, product_embeddings],
+                     code_version="resolution-1",
+                     description="Every LLM relation with its tail linked to a catalog product (ANN + "
+                     "lexical + head affinity), a canonical concept, or left unresolved — with the "
+                     "score, the reason and the top candidates."),
+        dg.AssetSpec("concepts", kinds={"duckdb"}, deps=[llm_relations], code_version="resolution-1",
+                     description="Canonical concept nodes (occasions, audiences, usages) with every "
+                     "surface form merged into them."),
+    ],
+)
+def resolution(context: dg.AssetExecutionContext, config: ResolutionRunConfig, embedder: EmbedderResource,
+               warehouse: WarehouseResource):
+    category = context.partition_key
+    settings = ResolutionConfig(product_threshold=config.product_threshold,
+                                concept_merge_ratio=config.concept_merge_ratio, top_k=config.top_k)
+    with warehouse.connect() as conn:
+        relations = conn.execute("SELECT * FROM llm_relations WHERE category = ?", [category]).df()
+        index = load_catalog_index(conn)
+        is_concept = relations["tail_kind"] == "concept"
+
+        # Concepts: canonical nodes over this partition's surface forms.
+        concept_mentions = [
+            (CONCEPT_KIND_BY_RELATION.get(rel, "concept"), mention)
+            for rel, mention in zip(relations.loc[is_concept, "relation"], relations.loc[is_concept, "tail_mention"])
+        ]
+        surface_to_id, nodes = canonicalise_concepts(concept_mentions, settings.concept_merge_ratio)
+
+        # Products: embed each distinct mention once, search the whole catalog.
+        product_part = relations[~is_concept]
+        distinct = sorted(set(product_part["tail_mention"]))
+        mention_vectors = dict(zip(distinct, embedder.encode(distinct)))
+        links = resolve_product_mentions(
+            list(zip(product_part["head_id"], product_part["tail_mention"])), mention_vectors, index, settings
+        )
+
+        resolved = relations.drop(columns=["extracted_at"]).copy()
+        resolved["decision"] = "concept"
+        resolved["tail_id"] = None
+        resolved["resolution_score"] = 1.0
+        resolved["resolution_reason"] = ""
+        resolved["candidates"] = None
+        for row_index, (rel, mention) in zip(resolved.index[is_concept],
+                                             zip(resolved.loc[is_concept, "relation"], resolved.loc[is_concept, "tail_mention"])):
+            cid = surface_to_id[(CONCEPT_KIND_BY_RELATION.get(rel, "concept"), mention)]
+            resolved.at[row_index, "tail_id"] = cid
+            resolved.at[row_index, "resolution_reason"] = f"concept surface form of {cid}"
+        for row_index, link in zip(product_part.index, links):
+            resolved.at[row_index, "decision"] = link.decision
+            resolved.at[row_index, "tail_id"] = link.tail_id
+            resolved.at[row_index, "resolution_score"] = link.score
+            resolved.at[row_index, "resolution_reason"] = link.reason
+            resolved.at[row_index, "candidates"] = candidates_json(link.candidates)
+
+        concepts = pd.DataFrame(
+            [{"category": category, "concept_id": n.concept_id, "kind": n.kind, "canonical_name": n.canonical_name,
+              "surface_forms": n.surface_forms, "mention_count": n.mention_count} for n in nodes],
+            columns=["category", "concept_id", "kind", "canonical_name", "surface_forms", "mention_count"],
+        )
+        replace_partition(conn, "resolved_relations", resolved, category)
+        replace_partition(conn, "concepts", concepts, category)
+
+    merged = concepts[concepts["surface_forms"].map(len) > 1]
+    yield dg.MaterializeResult(asset_key="resolved_relations", metadata={
+        "dagster/row_count": len(resolved),
+        "decisions": counts_table(resolved["decision"], "decision"),
+        "distinct_product_mentions": len(distinct),
+        "catalog_index_size": len(index.product_ids),
+        "unresolved_examples": preview(resolved[resolved["decision"] == "unresolved"],
+                                       ["head_id", "tail_mention", "resolution_reason"]),
+        "linked_examples": preview(resolved[resolved["decision"] == "product"],
+                                   ["head_id", "tail_mention", "tail_id", "resolution_score"]),
+    })
+    yield dg.MaterializeResult(asset_key="concepts", metadata={
+        "dagster/row_count": len(concepts),
+        "surface_forms": int(concepts["surface_forms"].map(len).sum()) if len(concepts) else 0,
+        "merged_nodes": len(merged),
+        "merged_examples": preview(merged.assign(forms=merged["surface_forms"].map(" / ".join)),
+                                   ["canonical_name", "forms"]),
+    })

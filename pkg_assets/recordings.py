@@ -1,0 +1,66 @@
+"""Which recorded answers a catalog needs, and which of them the recordings lack.
+
+The `replay/` model answers (prompt name, key) pairs: `<product_id>/<factor>` for the
+factor prompts and `cluster/<signature>` for the collective prompt, where the signature
+names the cluster's member set. Editing a prompt makes every recording of it *stale*
+(recorded against another version); a catalog or clustering change makes recordings
+*missing*. `pkg-recordings` prints both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pkg_assets.core.clustering import CLUSTER_SEED, CLUSTER_TARGET_SIZE, cluster_products
+from pkg_assets.core.models import FACTORS
+from pkg_assets.core.prompts import CLUSTER_PROMPT, FACTOR_PROMPTS
+from pkg_assets.core.resolve import product_embedding_text
+from pkg_assets.resources.replay import load_recordings
+
+
+@dataclass(frozen=True)
+class NeededRecording:
+    prompt: str
+    key: str
+    prompt_version: str
+    category: str
+    members: tuple[str, ...] = ()  # cluster members, for cluster prompts
+
+
+def plan_clusters(products: pd.DataFrame, embedder) -> dict[str, dict[str, list[str]]]:
+    """category -> signature -> member ids, exactly as the pipeline clusters them."""
+    plan = {}
+    for category, group in products.sort_values("product_id").groupby("category", sort=True):
+        vectors = embedder.encode([product_embedding_text(t, p) for t, p in zip(group["title"], group["category_path"])])
+        plan[category] = cluster_products(group["product_id"].tolist(), np.asarray(vectors), CLUSTER_TARGET_SIZE,
+                                          CLUSTER_SEED)
+    return plan
+
+
+def needed_recordings(products: pd.DataFrame, embedder) -> list[NeededRecording]:
+    needed = [
+        NeededRecording(FACTOR_PROMPTS[f].name, f"{pid}/{f}", FACTOR_PROMPTS[f].version, category)
+        for pid, category in zip(products["product_id"], products["category"]) for f in FACTORS
+    ]
+    for category, clusters in plan_clusters(products, embedder).items():
+        for signature, members in sorted(clusters.items()):
+            needed.append(NeededRecording(CLUSTER_PROMPT.name, f"cluster/{signature}", CLUSTER_PROMPT.version,
+                                          category, tuple(members)))
+    return needed
+
+
+def audit(needed: list[NeededRecording], recording_paths: list[Path]) -> tuple[list[NeededRecording], list[NeededRecording]]:
+    """(missing, stale) among the needed recordings."""
+    recordings = load_recordings(recording_paths)
+    missing, stale = [], []
+    for need in needed:
+        record = recordings.get((need.prompt, need.key))
+        if record is None:
+            missing.append(need)
+        elif record.get("prompt_version") != need.prompt_version:
+            stale.append(need)
+    return missing, stale

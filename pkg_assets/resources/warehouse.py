@@ -1,0 +1,140 @@
+"""The DuckDB warehouse: SQL files from `sql/`, and atomic per-partition writes.
+
+Assets never build DDL by string concatenation: table definitions live in
+`sql/tables/<table>.sql` and derived tables in `sql/<table>.sql`. Writes replace one
+partition (or one whole table) inside a single transaction, so a failed step leaves the
+previous rows in place.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from pkg_assets import settings
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def first_row(conn: duckdb.DuckDBPyConnection, sql: str, params=None) -> tuple | None:
+    """The first row of a query, with the result fully consumed.
+
+    DuckDB 2 refuses new statements on a connection whose last result is unfinished, and
+    `fetchone()` leaves it unfinished: always read results whole.
+    """
+    rows = conn.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params=None):
+    row = first_row(conn, sql, params)
+    return None if row is None else row[0]
+
+
+def sql_text(name: str) -> str:
+    path = settings.sql_dir() / f"{name}.sql"
+    if not path.exists():
+        raise FileNotFoundError(f"SQL file {path} not found (PKG_SQL_DIR={settings.sql_dir()})")
+    return path.read_text()
+
+
+def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create every table in `sql/tables/` that does not exist yet (idempotent)."""
+    for path in sorted((settings.sql_dir() / "tables").glob("*.sql")):
+        conn.execute(path.read_text())
+
+
+def _check_identifier(name: str) -> str:
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return name
+
+
+@contextmanager
+def _registered(conn: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame | None):
+    """Expose a frame to SQL for the duration of a block (outside any transaction)."""
+    if frame is None:
+        yield
+        return
+    conn.register(name, frame)
+    try:
+        yield
+    finally:
+        conn.unregister(name)
+
+
+def _insert_sql(table: str, view: str) -> str:
+    return f"INSERT INTO {table} BY NAME SELECT * FROM {view}"
+
+
+def replace_partition(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    partition_value: str,
+    partition_column: str = "category",
+) -> int:
+    """Delete one partition's rows and insert `frame` in one transaction. Returns rows written."""
+    table, partition_column = _check_identifier(table), _check_identifier(partition_column)
+    if not frame.empty and not (frame[partition_column] == partition_value).all():
+        raise ValueError(f"{table}: frame holds rows outside partition {partition_value!r}")
+    view = f"_incoming_{table}"
+    with _registered(conn, view, frame):
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute(f"DELETE FROM {table} WHERE {partition_column} = ?", [partition_value])
+            if not frame.empty:
+                conn.execute(_insert_sql(table, view))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(frame)
+
+
+def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | None = None,
+                  select_sql: str | None = None, params: dict | None = None) -> int:
+    """Replace a whole table's rows with a frame or the result of a SELECT, atomically."""
+    table = _check_identifier(table)
+    view = f"_incoming_{table}"
+    with _registered(conn, view, frame):
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute(f"DELETE FROM {table}")
+            if frame is not None and not frame.empty:
+                conn.execute(_insert_sql(table, view))
+            if select_sql is not None:
+                conn.execute(f"INSERT INTO {table} BY NAME {select_sql}", params or {})
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return scalar(conn, f"SELECT count(*) FROM {table}")
+
+
+def count_rows(conn: duckdb.DuckDBPyConnection, table: str, where: str = "", params: list | None = None) -> int:
+    table = _check_identifier(table)
+    return scalar(conn, f"SELECT count(*) FROM {table} {where}", params)
+
+
+def sql_path(name: str) -> Path:
+    return settings.sql_dir() / f"{name}.sql"
+
+
+# ------------------------------------------------------------------------------ resource
+
+
+class WarehouseResource(DuckDBResource):
+    """dagster-duckdb's resource, plus: the folder exists and every table in sql/tables does."""
+
+    @contextmanager
+    def connect(self):
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        with self.get_connection() as conn:
+            ensure_tables(conn)
+            yield conn

@@ -1,0 +1,58 @@
+-- Behaviour relations mined from `behavior_input` (a view over interactions, or a training split).
+-- Parameters: $window (positions ahead that count as co-occurring), $min_support.
+--
+-- co_purchased (both directions): the two products appear within $window positions of each
+--   other in one user's history. support = distinct users; lift = support * N / (n_a * n_b);
+--   score = Jaccard over users = support / (n_a + n_b - support).
+-- next_item: dst directly follows src. support = transitions; score = P(next = dst | src).
+--
+-- Pairs are generated with an equality join on (user, rank + k) for k = 1..$window, so the
+-- cost is O(interactions x window), never all pairs of a user's history or of the catalog.
+WITH seq AS (
+    SELECT user_id, product_id,
+           row_number() OVER (PARTITION BY user_id ORDER BY position, product_id) AS rn
+    FROM behavior_input
+),
+pairs AS (
+    SELECT a.user_id, a.product_id AS src_id, b.product_id AS dst_id, t.k AS gap
+    FROM seq a
+    CROSS JOIN range(1, $window + 1) t(k)
+    JOIN seq b ON b.user_id = a.user_id AND b.rn = a.rn + t.k
+    WHERE a.product_id <> b.product_id
+),
+users_of AS (
+    SELECT product_id, count(DISTINCT user_id) AS n FROM behavior_input GROUP BY product_id
+),
+total AS (
+    SELECT greatest(count(DISTINCT user_id), 1) AS n FROM behavior_input
+),
+user_pairs AS (
+    SELECT DISTINCT user_id, least(src_id, dst_id) AS p, greatest(src_id, dst_id) AS q FROM pairs
+),
+co AS (
+    SELECT p, q, count(*) AS support FROM user_pairs GROUP BY p, q HAVING count(*) >= $min_support
+),
+co_both AS (
+    SELECT p AS src_id, q AS dst_id, support FROM co
+    UNION ALL
+    SELECT q AS src_id, p AS dst_id, support FROM co
+),
+transitions AS (
+    SELECT src_id, dst_id, count(*) AS support FROM pairs WHERE gap = 1 GROUP BY src_id, dst_id
+),
+out_degree AS (
+    SELECT src_id, sum(support) AS n FROM transitions GROUP BY src_id
+)
+SELECT c.src_id, 'co_purchased' AS relation, c.dst_id, c.support,
+       c.support::DOUBLE * t.n / (us.n * ud.n) AS lift,
+       c.support::DOUBLE / (us.n + ud.n - c.support) AS score,
+       now()::TIMESTAMP AS built_at
+FROM co_both c
+JOIN users_of us ON us.product_id = c.src_id
+JOIN users_of ud ON ud.product_id = c.dst_id
+CROSS JOIN total t
+UNION ALL
+SELECT tr.src_id, 'next_item' AS relation, tr.dst_id, tr.support, NULL AS lift,
+       tr.support::DOUBLE / o.n AS score, now()::TIMESTAMP AS built_at
+FROM transitions tr JOIN out_degree o USING (src_id)
+WHERE tr.support >= $min_support

@@ -1,0 +1,19 @@
+-- Graph nodes: every product, and every concept (merged across partitions by concept_id).
+WITH concept_rows AS (
+    SELECT concept_id, kind, canonical_name, surface_forms, mention_count FROM concepts
+    UNION ALL
+    SELECT concept_id,
+           CASE relation WHEN 'for_occasion' THEN 'occasion' WHEN 'for_audience' THEN 'audience'
+                         WHEN 'used_for' THEN 'usage' ELSE 'concept' END,
+           tail_mention, [tail_mention], 1
+    FROM cluster_knowledge WHERE accepted
+)
+SELECT product_id AS node_id, 'product' AS node_type, title AS name, category AS kind, brand, price,
+       NULL::VARCHAR[] AS surface_forms, now()::TIMESTAMP AS built_at
+FROM products
+UNION ALL
+SELECT concept_id AS node_id, 'concept' AS node_type, arg_max(canonical_name, mention_count) AS name,
+       any_value(kind) AS kind, NULL AS brand, NULL AS price,
+       list_sort(list_distinct(flatten(list(surface_forms)))) AS surface_forms, now()::TIMESTAMP AS built_at
+FROM concept_rows
+GROUP BY concept_id

@@ -1,0 +1,8 @@
+-- User/session x product events, ordered per user by position.
+CREATE TABLE IF NOT EXISTS interactions (
+    user_id     VARCHAR NOT NULL,
+    session_id  VARCHAR NOT NULL,
+    product_id  VARCHAR NOT NULL,
+    position    BIGINT NOT NULL,
+    ts          TIMESTAMP
+);

@@ -1,0 +1,26 @@
+-- The hallucination gate's accepted edges, every signal stored on the edge.
+CREATE TABLE IF NOT EXISTS validated_relations (
+    category              VARCHAR NOT NULL,
+    head_id               VARCHAR NOT NULL,
+    relation              VARCHAR NOT NULL,
+    tail_mention          VARCHAR NOT NULL,
+    tail_kind             VARCHAR NOT NULL,
+    decision              VARCHAR NOT NULL,
+    tail_id               VARCHAR,
+    factors               VARCHAR[] NOT NULL,  -- factor prompts that proposed it
+    confidence            DOUBLE NOT NULL,     -- max over proposals
+    rationale             VARCHAR,
+    call_ids              VARCHAR[] NOT NULL,
+    model                 VARCHAR NOT NULL,
+    prompt_version        VARCHAR NOT NULL,
+    sig_resolution        DOUBLE,   -- resolution score of the tail
+    sig_type_ok           BOOLEAN,  -- relation-type constraint holds
+    sig_consistency       DOUBLE,   -- share of supporting proposals (factors, both directions)
+    sig_behavior_support  BIGINT,   -- users who interacted with both head and tail
+    sig_behavior_lift     DOUBLE,
+    sig_embedding_sim     DOUBLE,   -- cosine(head, tail) product embeddings
+    sig_injection         BOOLEAN,  -- mention/rationale echoes instructions
+    gate_score            DOUBLE NOT NULL,
+    reasons               VARCHAR,  -- why rejected (or notes on acceptance)
+    gated_at              TIMESTAMP
+);
