@@ -96,7 +96,7 @@ def summarise(warehouse_path: Path, snapshot: Path) -> dict:
 
 
 def _prepare_dagster_home() -> Path:
-    """Use DAGSTER_HOME if set, else the project folder (its dagster.yaml keeps storage in .dagster/)."""
+    """Use DAGSTER_HOME if set, else the project folder (whose dagster.yaml the UI uses too)."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.PROJECT_DIR))).resolve()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
@@ -166,5 +166,26 @@ def recordings_main(argv: list[str] | None = None) -> int:
     return 1 if missing else 0
 
 
+def _exit(code: int) -> None:
+    """Exit without interpreter finalisation.
+
+    duckdb 2.0's nanobind bindings print pages of "leaked instance" reports at interpreter
+    shutdown after a Dagster run that loaded torch (objects still referenced when modules
+    are torn down; harmless, but it buries the summary). Everything is flushed and closed
+    by now, so skip finalisation.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def demo_entry() -> None:
+    _exit(demo_main())
+
+
+def recordings_entry() -> None:
+    _exit(recordings_main())
+
+
 if __name__ == "__main__":
-    sys.exit(demo_main())
+    demo_entry()

@@ -13,6 +13,7 @@ from pkg_assets.core.resolve import (
     ResolutionConfig,
     canonicalise_concepts,
     candidates_json,
+    category_words,
     product_embedding_text,
     resolve_product_mentions,
 )
@@ -34,7 +35,7 @@ def _now():
     deps=[products],
     kinds={"duckdb", "sentence_transformers"},
     pool="duckdb",
-    code_version="product_embeddings-1",
+    code_version="product_embeddings-2",
     description="Normalised sentence embeddings of product titles (all-MiniLM-L6-v2). Only new or "
     "changed products (by content hash) are re-embedded.",
 )
@@ -79,13 +80,14 @@ def load_catalog_index(conn) -> CatalogIndex:
     """Every embedded product of every category: resolution searches the whole catalog."""
     frame = conn.execute(
         """
-        SELECT e.product_id, p.title, e.embedding
+        SELECT e.product_id, p.title, p.category_path, e.embedding
         FROM product_embeddings e JOIN products p USING (product_id)
         ORDER BY e.product_id
         """
     ).df()
     vectors = np.asarray(frame["embedding"].tolist(), dtype=np.float32) if len(frame) else np.zeros((0, 1), np.float32)
-    return CatalogIndex(frame["product_id"].tolist(), frame["title"].tolist(), vectors)
+    return CatalogIndex(frame["product_id"].tolist(), frame["title"].tolist(), vectors,
+                        [category_words(path) for path in frame["category_path"]])
 
 
 class ResolutionRunConfig(dg.Config):

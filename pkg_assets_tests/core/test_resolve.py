@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from pkg_assets.core.resolve import (
+    CatalogIndex, ResolutionConfig, canonicalise_concepts, category_words, concept_key, product_embedding_text,
+    resolve_product_mentions,
+)
+
+
+@pytest.mark.parametrize("a, b", [
+    ("Mother's Day", "mothers day gift"),
+    ("Valentine's Day", "valentines day"),
+    ("hikers", "Hiker"),
+    ("back-to-school", "back to school"),
+])
+def test_surface_forms_share_a_concept_key(a, b):
+    assert concept_key(a) == concept_key(b)
+
+
+def test_canonicalise_merges_variants_into_one_node_with_all_forms():
+    mentions = [("occasion", "Mother's Day")] * 3 + [("occasion", "mothers day gift"), ("occasion", "Mothers-Day"),
+                                                     ("occasion", "birthday"), ("audience", "mothers")]
+    surface_to_id, nodes = canonicalise_concepts(mentions)
+    mothers_day = surface_to_id[("occasion", "Mother's Day")]
+    assert surface_to_id[("occasion", "mothers day gift")] == mothers_day
+    assert surface_to_id[("occasion", "Mothers-Day")] == mothers_day
+    assert surface_to_id[("occasion", "birthday")] != mothers_day
+    node = next(n for n in nodes if n.concept_id == mothers_day)
+    assert node.canonical_name == "Mother's Day" and node.mention_count == 5
+    assert surface_to_id[("audience", "mothers")].startswith("concept:audience:")
+
+
+@pytest.fixture(scope="module")
+def small_index():
+    from pkg_assets.resources.embedder import EmbedderResource
+
+    embedder = EmbedderResource()
+    catalog = [
+        ("P1", "Nova X5 Smartphone, 128GB, Unlocked", "Store > Phones > Smartphones"),
+        ("P2", "Nova X5 Clear Case with Magnetic Ring", "Store > Phones > Cases"),
+        ("P3", "Pixelon 8a Rugged Case, Black", "Store > Phones > Cases"),
+        ("P4", "Isobutane Fuel Canister, 8 oz", "Store > Outdoor > Camp Kitchen"),
+        ("P5", "Pink Carnation Bouquet, 12 Stems", "Store > Gifts > Fresh Flowers"),
+    ]
+    vectors = embedder.encode([product_embedding_text(t, p) for _, t, p in catalog])
+    return embedder, CatalogIndex([c[0] for c in catalog], [c[1] for c in catalog], vectors,
+                                  [category_words(c[2]) for c in catalog])
+
+
+def test_mentions_link_to_the_right_product_or_stay_unresolved(small_index):
+    embedder, index = small_index
+    mentions = [("P1", "phone case"), ("P1", "fuel canister"), ("P5", "carnations"), ("P1", "SIM card ejector tool")]
+    vectors = dict(zip([m for _, m in mentions], embedder.encode([m for _, m in mentions])))
+    links = resolve_product_mentions(mentions, vectors, index, ResolutionConfig())
+    assert [link.tail_id for link in links[:3]] == ["P2", "P4", "P5"]  # the Nova case: head affinity
+    assert links[3].decision == "unresolved" and "no catalog product close enough" in links[3].reason
+    assert links[0].candidates[0]["product_id"] == "P2" and len(links[0].candidates) <= 5
+
+
+def test_empty_index_leaves_everything_unresolved():
+    index = CatalogIndex([], [], np.zeros((0, 384), dtype=np.float32))
+    links = resolve_product_mentions([("P1", "x")], {"x": np.ones(384, dtype=np.float32)}, index, ResolutionConfig())
+    assert links[0].decision == "unresolved"
