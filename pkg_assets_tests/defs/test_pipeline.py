@@ -1,0 +1,154 @@
+"""The demo, materialised end to end in a temporary instance and data folder."""
+
+import json
+import shutil
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pkg_assets import settings
+from pkg_assets_tests.conftest import _env
+
+ALL_ASSETS = ["products", "interactions", "llm_relations", "product_embeddings", "resolved_relations", "concepts",
+              "validated_relations", "rejected_relations", "product_clusters", "cluster_knowledge",
+              "knowledge_vectors", "behavior_edges", "pkg_nodes", "pkg_edges", "pkg_topk", "pkg_snapshot",
+              "graph_evaluation", "user_preferences", "user_kg_context"]
+
+
+def _latest(run, name, partition=None):
+    event = run.instance.get_latest_materialization_event(dg.AssetKey(name)) if partition is None else None
+    if partition is not None:
+        records = run.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(name), asset_partitions=[partition]), limit=1).records
+        event = records[0].event_log_entry if records else None
+    return event
+
+
+def test_every_asset_is_materialised_and_the_snapshot_is_queryable(demo_run):
+    categories = demo_run.instance.get_dynamic_partitions("category")
+    assert len(categories) == 7
+    for name in ALL_ASSETS:
+        assert _latest(demo_run, name) is not None, name
+    for category in categories:
+        assert _latest(demo_run, "validated_relations", category) is not None
+    (products,), (rejected,), (proposed,), (accepted,), (edges,) = (
+        demo_run.query(f"SELECT count(*) FROM {t}")[0:1]
+        for t in ("products", "products_rejected", "llm_relations", "validated_relations", "pkg_edges")
+    )
+    assert products == (122,) and rejected == (4,)
+    assert proposed[0] > 1000 and 0 < accepted[0] < proposed[0] and edges[0] > accepted[0]
+
+    with duckdb.connect(str(demo_run.snapshot), read_only=True) as snap:
+        assert snap.execute("SELECT count(*) FROM pkg_edges").fetchall()[0][0] == edges[0]
+        related = snap.execute(
+            "SELECT related_title FROM related_products WHERE product_id = ? AND relation = '*' ORDER BY rank", ["D0011"]
+        ).fetchall()
+        assert related  # carnations have neighbours
+        explained = snap.execute("SELECT path, relation FROM explain_pair('D0011', 'D0041')").fetchall()
+        assert explained  # carnations and the Mother's Day card are linked, directly or via a concept
+        sources = {s for (row,) in snap.execute("SELECT sources FROM pkg_edges").fetchall() for s in row}
+        assert sources == {"llm_individual", "llm_collective", "behavior"}
+
+
+def test_carnations_complement_a_mothers_day_card(demo_run):
+    rows = demo_run.query(
+        "SELECT relation, sources, evidence FROM pkg_edges WHERE src_id = 'D0011' AND dst_id IN ('D0041', 'D0042')"
+    )
+    assert any(relation == "complement" and "llm_individual" in sources for relation, sources, _ in rows)
+    evidence = json.loads(rows[0][2])
+    assert evidence[0]["source"] in {"llm_individual", "behavior"}
+
+
+def test_rejected_edges_keep_their_reasons_and_the_invalid_answer_is_in_the_ledger(demo_run):
+    reasons = {r for (r,) in demo_run.query("SELECT split_part(reasons, ':', 1) FROM rejected_relations")}
+    assert "unresolved" in reasons
+    assert demo_run.query("SELECT count(*) FROM rejected_relations WHERE reasons = ''") == [(0,)]
+    invalid = demo_run.query("SELECT prompt_name, error, response FROM llm_calls WHERE status = 'invalid'")
+    assert len(invalid) == 1 and "relation" in invalid[0][1] and "best_friend" in invalid[0][2]
+
+
+def test_injected_description_does_not_change_the_output(demo_run):
+    (pid,) = demo_run.query("SELECT product_id FROM products WHERE description LIKE '%IGNORE PREVIOUS%'")[0]
+    rows = demo_run.query("SELECT relation, tail_id FROM validated_relations WHERE head_id = ?", [pid])
+    nova = demo_run.query("SELECT product_id FROM products WHERE title LIKE 'Nova X5 Smartphone%'")[0][0]
+    assert rows and all(tail != nova for _, tail in rows)
+
+
+def test_rematerialising_makes_zero_llm_calls(demo_run):
+    before = demo_run.query("SELECT count(*) FROM llm_calls")[0][0]
+    result = demo_run.execute("knowledge_job", "Coffee & Tea")
+    assert result.success
+    assert demo_run.query("SELECT count(*) FROM llm_calls")[0][0] == before
+    metadata = _latest(demo_run, "llm_relations", "Coffee & Tea").asset_materialization.metadata
+    assert metadata["llm_calls_made"].value == 0 and metadata["llm_cache_hits"].value == 19 * 6
+
+
+def test_a_partition_rerun_replaces_only_its_own_rows(demo_run):
+    tables = ["products", "llm_relations", "resolved_relations", "validated_relations", "product_embeddings"]
+
+    def fingerprint(where):
+        return {t: demo_run.query(f"SELECT count(*), hash(list(t ORDER BY t)) FROM {t} AS t WHERE {where}")
+                for t in tables}
+
+    others_before = fingerprint("category <> 'Pets'")
+    pets_before = fingerprint("category = 'Pets'")
+    stamp = demo_run.query("SELECT max(extracted_at) FROM llm_relations WHERE category = 'Pets'")[0][0]
+    assert demo_run.execute("category_rebuild_job", "Pets").success
+    assert fingerprint("category <> 'Pets'") == others_before
+    after = fingerprint("category = 'Pets'")
+    assert {t: v[0][0] for t, v in after.items()} == {t: v[0][0] for t, v in pets_before.items()}
+    assert demo_run.query("SELECT max(extracted_at) FROM llm_relations WHERE category = 'Pets'")[0][0] > stamp
+
+
+def test_a_failed_critical_expectation_blocks_downstream(demo_run, tmp_path):
+    suites = tmp_path / "expectations"
+    shutil.copytree(settings.expectations_dir(), suites)
+    suite = json.loads((suites / "llm_relations.json").read_text())
+    suite["expectations"].append({"type": "expect_table_row_count_to_be_between",
+                                  "kwargs": {"max_value": 3}, "severity": "critical"})
+    (suites / "llm_relations.json").write_text(json.dumps(suite))
+    with _env({"PKG_EXPECTATIONS_DIR": str(suites)}):
+        result = demo_run.execute("knowledge_job", "Baby", raise_on_error=False)
+    assert not result.success
+    checks = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    failed = [e.event_specific_data for e in checks if not e.event_specific_data.passed]
+    assert [f.asset_check_key.name for f in failed] == ["llm_relations_suite"]
+    assert "expect_table_row_count_to_be_between" in failed[0].metadata["expectations"].value
+    materialised = {e.asset_key.to_user_string() for e in result.all_events if e.is_step_materialization}
+    assert "llm_relations" in materialised and "resolved_relations" not in materialised
+    # The warning-severity suites still pass with the real suites.
+    assert demo_run.execute("knowledge_job", "Baby").success
+
+
+def test_snapshot_readers_keep_their_graph_while_a_new_one_is_published(demo_run):
+    reader = duckdb.connect(str(demo_run.snapshot), read_only=True)
+    before = reader.execute("SELECT count(*) FROM pkg_edges").fetchall()[0][0]
+    assert demo_run.execute("graph_job").success
+    assert reader.execute("SELECT count(*) FROM pkg_edges").fetchall()[0][0] == before
+    reader.close()
+    with duckdb.connect(str(demo_run.snapshot), read_only=True) as fresh:
+        assert fresh.execute("SELECT count(*) FROM snapshot_info").fetchall() == [(1,)]
+    assert not list(demo_run.snapshot.parent.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("fmt", ["csv"])
+def test_products_asset_on_a_csv_catalog_quarantines_bad_rows(tmp_path, fmt):
+    from pkg_assets.definitions import make_definitions
+
+    catalog = tmp_path / "shop.csv"
+    catalog.write_text("sku,name,cost,cats\nA1,Kettle,10,Home > Kitchen\nA1,Dup,3,Home > Kitchen\n"
+                       "A2,,4,Home > Kitchen\nA3,Mug,??,Home > Kitchen\nA4,Tea &amp; Co,2,Home > Pantry\n")
+    env = {"PKG_CATALOG_PATH": str(catalog), "PKG_CATALOG_COLUMNS": "product_id=sku,title=name,price=cost,category_path=cats",
+           "PKG_DATA_DIR": str(tmp_path / "data")}
+    with _env(env):
+        defs = make_definitions()
+        instance = dg.DagsterInstance.ephemeral()
+        instance.add_dynamic_partitions("category", ["Kitchen", "Pantry"])
+        for category in ("Kitchen", "Pantry"):
+            assert defs.resolve_job_def("catalog_job").execute_in_process(instance=instance, partition_key=category).success
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+        assert conn.execute("SELECT product_id, title, category FROM products ORDER BY 1").fetchall() == [
+            ("A1", "Kettle", "Kitchen"), ("A4", "Tea & Co", "Pantry")]
+        reasons = [r for (r,) in conn.execute("SELECT reason FROM products_rejected ORDER BY source_row").fetchall()]
+        assert reasons == ["duplicate product_id (first seen at row 1)", "empty title", "unparsable price '??'"]

@@ -1,0 +1,85 @@
+"""The LLM client through litellm's real code path: replay provider, ledger, cache, failures."""
+
+import json
+
+import duckdb
+import pytest
+
+from pkg_assets.core.prompts import FACTOR_PROMPTS, product_prompt_input
+from pkg_assets.resources.llm import LLMRequest, LLMResource, mark_invalid
+from pkg_assets.resources.warehouse import ensure_tables
+
+PRODUCTS = [{"product_id": f"P{i}", "title": f"Product {i}", "brand": "B", "category_path": "A > B",
+             "price": 1.0, "description": ""} for i in range(4)]
+
+
+def _requests():
+    prompt = FACTOR_PROMPTS["complements"]
+    return [LLMRequest(prompt, product_prompt_input(p), {"product": product_prompt_input(p)},
+                       f"{p['product_id']}/complements", "Test", f"product {p['product_id']}") for p in PRODUCTS]
+
+
+def _recordings(path, products, response='{"relations": []}'):
+    prompt = FACTOR_PROMPTS["complements"]
+    with open(path, "w") as handle:
+        for p in products:
+            handle.write(json.dumps({"prompt": prompt.name, "key": f"{p['product_id']}/complements",
+                                     "prompt_version": prompt.version, "response": response}) + "\n")
+    return path
+
+
+@pytest.fixture
+def conn():
+    connection = duckdb.connect(":memory:")
+    ensure_tables(connection)
+    yield connection
+    connection.close()
+
+
+def test_failures_are_recorded_and_a_rerun_asks_only_for_the_missing(conn, tmp_path):
+    partial = _recordings(tmp_path / "partial.jsonl", PRODUCTS[:3])
+    llm = LLMResource(recordings=[str(partial)], num_retries=0)
+    results, stats = llm.ask(conn, _requests())
+    assert (stats.calls_made, stats.failures, stats.cache_hits) == (4, 1, 0)
+    failed = [r for r in results if r.status == "error"]
+    assert len(failed) == 1 and "P3/complements" in failed[0].error and "PKG_LLM_MODEL" in failed[0].error
+    ledger = conn.execute("SELECT status, count(*) FROM llm_calls GROUP BY 1 ORDER BY 1").fetchall()
+    assert ledger == [("error", 1), ("ok", 3)]  # every answer received is kept
+
+    complete = _recordings(tmp_path / "complete.jsonl", PRODUCTS)
+    llm = LLMResource(recordings=[str(complete)], num_retries=0)
+    results, stats = llm.ask(conn, _requests())
+    assert (stats.calls_made, stats.cache_hits, stats.failures) == (1, 3, 0)
+    assert all(r.status == "ok" for r in results)
+
+    _, stats = llm.ask(conn, _requests())
+    assert (stats.calls_made, stats.cache_hits) == (0, 4)
+    _, stats = llm.ask(conn, _requests(), force=True)
+    assert stats.calls_made == 4
+
+
+def test_the_ledger_row_holds_request_response_and_usage(conn, tmp_path):
+    path = _recordings(tmp_path / "r.jsonl", PRODUCTS)
+    results, _ = LLMResource(recordings=[str(path)]).ask(conn, _requests()[:1])
+    row = conn.execute("SELECT model, prompt_name, prompt_version, input_hash, request, response, status, "
+                       "prompt_tokens, completion_tokens, latency_ms FROM llm_calls").fetchall()[0]
+    assert row[0] == "replay/demo" and row[1] == "factor_complements" and row[2] == FACTOR_PROMPTS["complements"].version
+    request = json.loads(row[4])
+    assert request["messages"][0]["role"] == "system" and request["input"]["product_id"] == "P0"
+    assert row[5] == '{"relations": []}' and row[6] == "ok" and row[7] > 0 and row[8] > 0 and row[9] >= 0
+
+
+def test_invalid_answers_stay_in_the_ledger_and_are_not_asked_again(conn, tmp_path):
+    path = _recordings(tmp_path / "r.jsonl", PRODUCTS, response="I think a case and a charger.")
+    llm = LLMResource(recordings=[str(path)])
+    results, _ = llm.ask(conn, _requests()[:1])
+    mark_invalid(conn, results[0].call_id, "not JSON")
+    assert conn.execute("SELECT status, error FROM llm_calls").fetchall() == [("invalid", "not JSON")]
+    results, stats = llm.ask(conn, _requests()[:1])
+    assert stats.cache_hits == 1 and results[0].status == "invalid"
+
+
+def test_provider_errors_do_not_raise(conn):
+    llm = LLMResource(model="openai/gpt-4o-mini", api_base="http://127.0.0.1:9/v1", num_retries=0, timeout_s=2)
+    results, stats = llm.ask(conn, _requests()[:1])
+    assert stats.failures == 1 and results[0].status == "error" and results[0].error
