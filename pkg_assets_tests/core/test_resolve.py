@@ -49,12 +49,14 @@ def small_index():
 
 def test_mentions_link_to_the_right_product_or_stay_unresolved(small_index):
     embedder, index = small_index
-    mentions = [("P1", "phone case"), ("P1", "fuel canister"), ("P5", "carnations"), ("P1", "SIM card ejector tool")]
+    mentions = [("P1", "phone case"), ("P1", "fuel canister"), ("P4", "carnations"), ("P1", "SIM card ejector tool"),
+                ("P5", "carnation bouquet")]
     vectors = dict(zip([m for _, m in mentions], embedder.encode([m for _, m in mentions])))
     links = resolve_product_mentions(mentions, vectors, index, ResolutionConfig())
     assert [link.tail_id for link in links[:3]] == ["P2", "P4", "P5"]  # the Nova case: head affinity
     assert links[3].decision == "unresolved" and "no catalog product close enough" in links[3].reason
     assert links[0].candidates[0]["product_id"] == "P2" and len(links[0].candidates) <= 5
+    assert links[4].tail_id != "P5"  # a head is never its own tail
 
 
 def test_empty_index_leaves_everything_unresolved():
