@@ -40,7 +40,7 @@ def main() -> int:
     with fresh_pipeline(PKG_CATALOG_PATH=str(BEAUTY)) as (instance, defs, data):
         categories = defs.resources["catalog"].categories()
         instance.add_dynamic_partitions("category", categories)
-        job = defs.get_implicit_global_asset_job_def().get_subset(
+        job = defs.resolve_implicit_global_asset_job_def().get_subset(
             asset_selection={dg.AssetKey("products")})
         quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         started = time.perf_counter()

@@ -77,6 +77,17 @@ class CallStats:
             "llm_cost_usd": round(self.cost_usd, 6),
         }
 
+    def raise_if_failed(self, what: str) -> None:
+        """Fail the step, keeping the partition's previous rows: every answer received is in
+        the ledger already, so the re-run asks only for the calls that failed."""
+        if self.failures:
+            raise dg.Failure(
+                description=f"{self.failures} of {self.requested} {what} failed; every answer received is kept "
+                "in llm_calls and a re-run asks only for the missing ones. First errors:\n"
+                + "\n".join(self.errors[:10]),
+                metadata=self.as_metadata(),
+            )
+
 
 class LLMResource(dg.ConfigurableResource):
     """Any litellm model (`PKG_LLM_MODEL`), default the offline `replay/demo` recordings."""
@@ -168,6 +179,7 @@ class LLMResource(dg.ConfigurableResource):
     async def _call(self, request: LLMRequest) -> LLMResult:
         import litellm
 
+        litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banner per failed call
         messages = request.prompt.render(**request.render_context)
         kwargs: dict = {
             "model": self.model,

@@ -130,11 +130,19 @@ def sql_path(name: str) -> Path:
 
 
 class WarehouseResource(DuckDBResource):
-    """dagster-duckdb's resource, plus: the folder exists and every table in sql/tables does."""
+    """dagster-duckdb's resource, plus: the folder exists, every table in sql/tables does,
+    and the connection is closed even when the block raises."""
 
     @contextmanager
     def connect(self):
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        with self.get_connection() as conn:
+        # DuckDBResource.get_connection (dagster-duckdb 0.29) closes its connection only on a
+        # clean exit; after an exception the file stayed open in this process, and the next
+        # connection with another configuration (a read-only reader) was refused.
+        connection_manager = self.get_connection()
+        conn = connection_manager.__enter__()
+        try:
             ensure_tables(conn)
             yield conn
+        finally:
+            conn.close()

@@ -96,12 +96,7 @@ def cluster_knowledge(context: dg.AssetExecutionContext, config: CollectiveConfi
             ))
             cluster_of[f"cluster/{signature}"] = (cluster_id, signature, len(group))
         results, stats = llm.ask(conn, requests, force=config.force, log=context.log)
-        if stats.failures:
-            raise dg.Failure(
-                description=f"{stats.failures} of {len(requests)} cluster calls failed (answers received are kept "
-                "in llm_calls):\n" + "\n".join(stats.errors[:10]),
-                metadata=stats.as_metadata(),
-            )
+        stats.raise_if_failed("cluster calls")
         rows, invalid = [], 0
         for result in results:
             cluster_id, signature, size = cluster_of[result.request.replay_key]

@@ -86,13 +86,7 @@ def llm_relations(context: dg.AssetExecutionContext, config: ExtractionConfig, l
                            prompt_version=result.request.prompt.version)
                 rows.append(row)
 
-        if stats.failures:
-            shown = "\n".join(stats.errors[:10])
-            raise dg.Failure(
-                description=f"{stats.failures} of {len(requests)} LLM calls failed; every answer received "
-                f"is kept in llm_calls and a re-run asks only for the missing ones. First errors:\n{shown}",
-                metadata=stats.as_metadata(),
-            )
+        stats.raise_if_failed("LLM calls")
         frame = pd.DataFrame(rows, columns=LLM_RELATIONS_COLUMNS)
         frame["extracted_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
         replace_partition(conn, "llm_relations", frame, category)
