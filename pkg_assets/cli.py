@@ -131,7 +131,7 @@ def demo_main(argv: list[str] | None = None) -> int:
     print(f"demo_wall_s: {run['wall_s']:.1f}")
     print(f"snapshot: {settings.snapshot_path()}")
     print(
-        "\nquery it:  python -c \"import duckdb; c = duckdb.connect('"
+        f"\nquery it:  {sys.executable} -c \"import duckdb; c = duckdb.connect('"
         f"{settings.snapshot_path()}', read_only=True); "
         "print(c.sql('SELECT * FROM related_products WHERE relation = \\'*\\' LIMIT 10'))\""
     )

@@ -46,7 +46,7 @@ def make_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules(STAGE_MODULES),
         asset_checks=SUITE_CHECKS,
-        jobs=JOBS,
+        jobs=[*JOBS, extraction.estimate_llm_job],
         schedules=SCHEDULES,
         sensors=[category_sensor],
         resources=make_resources(),

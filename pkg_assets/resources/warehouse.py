@@ -56,7 +56,7 @@ def _check_identifier(name: str) -> str:
 
 
 @contextmanager
-def _registered(conn: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame | None):
+def registered(conn: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame | None):
     """Expose a frame to SQL for the duration of a block (outside any transaction)."""
     if frame is None:
         yield
@@ -84,7 +84,7 @@ def replace_partition(
     if not frame.empty and not (frame[partition_column] == partition_value).all():
         raise ValueError(f"{table}: frame holds rows outside partition {partition_value!r}")
     view = f"_incoming_{table}"
-    with _registered(conn, view, frame):
+    with registered(conn, view, frame):
         conn.execute("BEGIN TRANSACTION")
         try:
             conn.execute(f"DELETE FROM {table} WHERE {partition_column} = ?", [partition_value])
@@ -102,7 +102,7 @@ def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
     """Replace a whole table's rows with a frame or the result of a SELECT, atomically."""
     table = _check_identifier(table)
     view = f"_incoming_{table}"
-    with _registered(conn, view, frame):
+    with registered(conn, view, frame):
         conn.execute("BEGIN TRANSACTION")
         try:
             conn.execute(f"DELETE FROM {table}")

@@ -18,3 +18,5 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     latency_ms         DOUBLE,
     created_at         TIMESTAMP NOT NULL
 );
+-- Added after the first release: attempts per call (retries included).
+ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS attempts BIGINT;

@@ -9,7 +9,7 @@ from pydantic import Field
 from pkg_assets.core.clustering import CLUSTER_SEED, CLUSTER_TARGET_SIZE, cluster_products
 from pkg_assets.core.extraction import InvalidAnswer, parse_cluster_answer
 from pkg_assets.core.gate import has_injection
-from pkg_assets.core.models import CONCEPT_KIND_BY_RELATION, CONCEPT_RELATIONS
+from pkg_assets.core.models import CONCEPT_KIND_BY_RELATION, CONCEPT_RELATIONS, ClusterAnswer
 from pkg_assets.core.prompts import CLUSTER_PROMPT, cluster_prompt_input, code_version
 from pkg_assets.core.resolve import concept_id, concept_key
 from pkg_assets.defs.metadata import counts_table, preview
@@ -93,6 +93,7 @@ def cluster_knowledge(context: dg.AssetExecutionContext, config: CollectiveConfi
                 prompt=CLUSTER_PROMPT, prompt_input=prompt_input, render_context=prompt_input,
                 replay_key=f"cluster/{signature}", partition=category,
                 subject=f"cluster {cluster_id} ({len(group)} products, e.g. {group['title'].iloc[0][:50]!r})",
+                schema=ClusterAnswer,
             ))
             cluster_of[f"cluster/{signature}"] = (cluster_id, signature, len(group))
         results, stats = llm.ask(conn, requests, force=config.force, log=context.log)

@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from pkg_assets.core.extraction import InvalidAnswer, parse_factor_answer, relation_rows
-from pkg_assets.core.models import FACTORS
+from pkg_assets.core.models import FACTORS, FactorAnswer
 from pkg_assets.core.prompts import FACTOR_PROMPTS, code_version, product_prompt_input
 from pkg_assets.defs.catalog.assets import products
 from pkg_assets.defs.metadata import counts_table, preview
@@ -42,6 +42,7 @@ def factor_requests(product_rows: list[dict], factors: list[str], category: str)
                 replay_key=f"{product['product_id']}/{factor}",
                 partition=category,
                 subject=f"product {product['product_id']} ({product['title'][:60]}) / {factor}",
+                schema=FactorAnswer,
             ))
     return requests
 
@@ -103,3 +104,32 @@ def llm_relations(context: dg.AssetExecutionContext, config: ExtractionConfig, l
         "relations_by_type": counts_table(frame["relation"], "relation"),
         "preview": preview(frame, ["head_id", "factor", "relation", "tail_mention", "confidence"]),
     })
+
+
+class EstimateConfig(dg.Config):
+    factors: list[str] = Field(default=list(FACTORS), description="factor prompts to estimate")
+
+
+@dg.op(
+    description="Dry run of llm_relations for one category: how many LLM calls and tokens it would "
+    "need (the ledger answers the rest) and what that would cost. Calls nothing; records the estimate "
+    "as an observation on llm_relations.",
+)
+def estimate_llm_relations(context: dg.OpExecutionContext, config: EstimateConfig, llm: LLMResource,
+                           warehouse: WarehouseResource) -> dg.Output:
+    category = context.partition_key
+    with warehouse.connect() as conn:
+        product_rows = conn.execute(
+            "SELECT * FROM products WHERE category = ? ORDER BY product_id", [category]
+        ).df().to_dict("records")
+        estimate = llm.estimate(conn, factor_requests(product_rows, config.factors, category))
+    metadata = {**estimate.as_metadata(), "model": llm.model, "products": len(product_rows)}
+    context.log.info(f"estimate for {category!r}: {metadata}")
+    context.log_event(dg.AssetObservation(asset_key="llm_relations", partition=category, metadata=metadata))
+    return dg.Output(estimate.calls_needed, metadata=metadata)
+
+
+@dg.job(partitions_def=category_partitions, executor_def=dg.in_process_executor,
+        description="Estimate LLM calls, tokens and cost of llm_relations for a category without calling.")
+def estimate_llm_job():
+    estimate_llm_relations()
