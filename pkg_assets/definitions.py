@@ -3,13 +3,7 @@ schedules, sensors and resources. Resources are configured from environment vari
 with working offline defaults (see README)."""
 
 
-import warnings
-
 import dagster as dg
-
-# Known and accepted: observable source assets are beta, partitioned asset checks preview.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 from pkg_assets import settings
 from pkg_assets.defs.behavior import assets as behavior

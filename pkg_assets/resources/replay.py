@@ -64,21 +64,22 @@ class ReplayLLM(CustomLLM):
         model_response.choices[0].message.content = content
         model_response.model = f"{PROVIDER}/{model}"
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages) // 4
-        setattr(model_response, "usage", Usage(
+        # Recorded answers carry no usage; ~4 characters per token keeps cost estimates sane.
+        model_response.usage = Usage(
             prompt_tokens=prompt_tokens,
             completion_tokens=len(content) // 4,
             total_tokens=prompt_tokens + len(content) // 4,
-        ))
+        )
         return model_response
 
     def completion(self, model, messages, api_base, custom_prompt_dict, model_response, print_verbose,
                    encoding, api_key, logging_obj, optional_params, acompletion=None,
-                   litellm_params=None, logger_fn=None, headers={}, timeout=None, client=None):
+                   litellm_params=None, logger_fn=None, headers=None, timeout=None, client=None):
         return self._answer(messages, model_response, litellm_params, model)
 
     async def acompletion(self, model, messages, api_base, custom_prompt_dict, model_response,
                           print_verbose, encoding, api_key, logging_obj, optional_params,
-                          acompletion=None, litellm_params=None, logger_fn=None, headers={},
+                          acompletion=None, litellm_params=None, logger_fn=None, headers=None,
                           timeout=None, client=None):
         return self._answer(messages, model_response, litellm_params, model)
 

@@ -174,3 +174,14 @@ def test_estimates_price_known_models(model, priced):
     estimate = LLMResource(model=model).estimate(conn, [request])
     assert estimate.calls_needed == 1
     assert (estimate.cost_usd is not None and estimate.cost_usd > 0) if priced else estimate.cost_usd is None
+
+
+def test_tokens_per_minute_budget_spaces_the_calls(tmp_path):
+    with FakeLLMServer() as server:
+        pipeline = Pipeline(tmp_path, server, n_products=1, PKG_LLM_TPM="60000", PKG_LLM_MAX_IN_FLIGHT="6")
+        result = pipeline.run(["llm_relations"])
+        created = [t for (t,) in pipeline.query("SELECT epoch(created_at) FROM llm_calls ORDER BY 1")]
+    assert result.success and len(created) == 6
+    # 60,000 tokens/min = a bucket of 1,000 refilled 1,000 per second; each request reserves
+    # its prompt (~300-400 tokens) plus 250 for the answer, so six cannot pass in under ~2 s.
+    assert created[-1] - created[0] >= 1.5

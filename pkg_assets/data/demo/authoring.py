@@ -189,7 +189,7 @@ def write_demo(out_dir: Path = DEMO_DIR) -> dict:
     normalised, _ = normalise_products(read_products_raw(source), 2, str(source.products_path))
     plan = plan_clusters(normalised, EmbedderResource())
     n_clusters = 0
-    for category, clusters in plan.items():
+    for clusters in plan.values():
         for signature, members in sorted(clusters.items()):
             n_clusters += 1
             records.append({"prompt": CLUSTER_PROMPT.name, "key": f"cluster/{signature}",

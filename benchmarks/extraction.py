@@ -1,0 +1,111 @@
+"""LLM extraction throughput against the local fake OpenAI-compatible server.
+
+    .venv/bin/python benchmarks/extraction.py                  # 1,000 products x 6 factors
+    .venv/bin/python benchmarks/extraction.py --products 200   # quicker
+
+Every call goes through the real path: prompt rendering, litellm's HTTP client, retries,
+the `llm_calls` ledger in DuckDB. The server answers after `--latency` seconds (300 ms by
+default). Three runs in one process, each on a fresh ledger unless said otherwise:
+
+1. concurrent: `--in-flight` requests at once;
+2. the same requests again on the same ledger: answered from it (target: 0 calls);
+3. sequential: the same calls one at a time (`--sequential-calls N` times a prefix of N
+   calls and scales it to all of them; by default all are run, ~30 minutes at 300 ms).
+
+Ends with `key: value` lines including `concurrency_speedup` and `rerun_llm_calls`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _common import SHARED_DATA, machine, peak_rss_mb  # noqa: E402
+
+
+def load_products(n: int) -> list[dict]:
+    from pkg_assets.core import catalog as core_catalog
+
+    beauty = SHARED_DATA / "amazon-beauty"
+    if beauty.exists():
+        source = core_catalog.resolve_source(beauty)
+        products, _ = core_catalog.normalise_products(core_catalog.read_products_raw(source), 2,
+                                                      str(source.products_path))
+        rows = products.head(n).to_dict("records")
+        if len(rows) == n:
+            return rows
+    return [{"product_id": f"P{i:05d}", "title": f"Synthetic Product {i}", "brand": "Bench",
+             "category_path": "Bench > Things", "price": 9.99, "description": "A product."} for i in range(n)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.3)
+    parser.add_argument("--in-flight", type=int, default=128)
+    parser.add_argument("--sequential-calls", type=int, default=0, help="0 = run every call sequentially")
+    args = parser.parse_args(argv)
+
+    import duckdb
+
+    import pkg_assets  # noqa: F401  (offline defaults)
+    from pkg_assets.core.models import FACTORS
+    from pkg_assets.defs.extraction.assets import factor_requests
+    from pkg_assets.resources.llm import LLMResource
+    from pkg_assets.resources.warehouse import ensure_tables
+    from pkg_assets_tests.fake_llm_server import FakeLLMServer
+
+    products = load_products(args.products)
+    requests = factor_requests(products, list(FACTORS), "bench")
+    n = len(requests)
+
+    def fresh_ledger():
+        conn = duckdb.connect(":memory:")
+        ensure_tables(conn)
+        return conn
+
+    with FakeLLMServer(latency_s=args.latency) as server:
+        def resource(in_flight: int) -> LLMResource:
+            return LLMResource(model="openai/fake-model", api_base=server.base_url, max_in_flight=in_flight,
+                               timeout_s=30, num_retries=2)
+
+        conn = fresh_ledger()
+        _, concurrent = resource(args.in_flight).ask(conn, requests)
+        print(f"concurrent: {n} calls in {concurrent.wall_s:.1f}s (server saw up to {server.max_in_flight} at once)",
+              flush=True)
+        _, rerun = resource(args.in_flight).ask(conn, requests)
+        print(f"rerun: {rerun.calls_made} calls, {rerun.cache_hits} from the ledger in {rerun.wall_s:.2f}s", flush=True)
+        conn.close()
+
+        sequential_n = args.sequential_calls or n
+        conn = fresh_ledger()
+        _, sequential = resource(1).ask(conn, requests[:sequential_n])
+        conn.close()
+        sequential_wall = sequential.wall_s * n / sequential_n
+        note = "measured" if sequential_n == n else f"scaled from {sequential_n} calls"
+        print(f"sequential: {sequential_n} calls in {sequential.wall_s:.1f}s ({note})", flush=True)
+
+    print(f"machine: {machine()}")
+    print(f"products: {len(products)}")
+    print(f"factors: {len(FACTORS)}")
+    print(f"calls: {n}")
+    print(f"latency_s: {args.latency}")
+    print(f"in_flight: {args.in_flight}")
+    print(f"concurrent_wall_s: {concurrent.wall_s:.1f}")
+    print(f"concurrent_calls_per_s: {n / concurrent.wall_s:.1f}")
+    print(f"concurrent_failures: {concurrent.failures}")
+    print(f"sequential_wall_s: {sequential_wall:.1f}")
+    print(f"sequential_calls_measured: {sequential_n}")
+    print(f"rerun_wall_s: {rerun.wall_s:.2f}")
+    print(f"peak_rss_mb: {peak_rss_mb():.0f}")
+    print(f"concurrency_speedup: {sequential_wall / concurrent.wall_s:.1f}")
+    print(f"rerun_llm_calls: {rerun.calls_made}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
