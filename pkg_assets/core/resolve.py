@@ -1,10 +1,12 @@
 """Entity resolution: link an LLM's tail mentions to catalog products or canonical concepts.
 
-Products: an approximate-nearest-neighbour search (usearch, cosine) over the embeddings of
-the whole catalog gives candidates; each is rescored with rapidfuzz lexical similarity to
-the mention and affinity to the head product (a "phone case" mentioned for a Nova X5
-prefers the Nova X5 case). A link is made only above a threshold: a wrong link is worse
-than "unresolved", which the gate then rejects with its reason.
+Products: candidates come from the whole catalog through two indexes — approximate
+nearest neighbours over sentence embeddings (usearch) and TF-IDF over character n-grams
+(scikit-learn) — and each is rescored: embedding cosine, rapidfuzz similarity to the title
+and type words, affinity to the head product (a "phone case" mentioned for a Nova X5
+prefers the Nova X5 case) and brand compatibility. A link is made only above a threshold
+and with a margin over the runner-up: a wrong link is worse than "unresolved", which the
+gate then rejects with its reason.
 
 Concepts: surface forms are normalised (case, possessives, plurals, filler words like
 "gift") into a key; keys of the same kind that are near-identical are merged into one
@@ -15,25 +17,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, Field
-from rapidfuzz import fuzz, utils as fuzz_utils
+from rapidfuzz import fuzz, process, utils as fuzz_utils
 
 from pkg_assets.core.catalog import clean_text
 
 
 class ResolutionConfig(BaseModel):
-    """Thresholds and weights of resolution; the defaults are tuned on the demo catalog."""
+    """Thresholds and weights of resolution.
 
-    top_k: int = Field(default=10, description="ANN candidates per mention")
-    weight_embedding: float = 0.5
-    weight_lexical: float = 0.35
-    weight_head_affinity: float = 0.15
-    product_threshold: float = Field(default=0.55, description="combined score needed to link a product")
+    Defaults were tuned on the demo catalog and on a labelled set derived from
+    amazon-beauty titles (see core/resolution_eval.py and benchmarks/resolution.py):
+    raising `min_margin` trades recall on near-duplicate variants for precision.
+    """
+
+    top_k: int = Field(default=10, description="candidates per mention from each index (dense and lexical)")
+    weight_embedding: float = Field(default=0.5, description="weight of the mention/product cosine")
+    weight_lexical: float = Field(default=0.35, description="weight of rapidfuzz similarity to title and type words")
+    weight_head_affinity: float = Field(default=0.15, description="weight of tokens shared with the head's title")
+    brand_bonus: float = Field(default=0.05, description="added when the mention names the candidate's brand")
+    brand_penalty: float = Field(default=0.15, description="subtracted when the mention names another brand")
+    product_threshold: float = Field(default=0.55, description="score (0-1) needed to link a product")
+    min_margin: float = Field(default=0.02, description="lead over the runner-up needed to link (else ambiguous)")
     concept_merge_ratio: float = Field(default=92.0, description="rapidfuzz ratio (0-100) to merge two concept keys")
 
 
@@ -119,22 +130,54 @@ def canonicalise_concepts(mentions: list[tuple[str, str]], merge_ratio: float = 
 
 @dataclass
 class CatalogIndex:
-    """All products' embeddings and titles, with a usearch ANN index over them."""
+    """Every product's embedding, title, brand and type words, with two candidate indexes:
+
+    - dense: a usearch HNSW index (cosine) over the sentence embeddings — meaning,
+      synonyms, reordering;
+    - lexical: scikit-learn TF-IDF over character 3-5-grams of the titles — rare words,
+      model names, typos, which MiniLM blurs.
+    A mention's candidates are the union of both top-k lists.
+    """
 
     product_ids: list[str]
     titles: list[str]
     vectors: np.ndarray  # (n, d) float32, L2-normalised
     categories: list[str] | None = None  # category_words() per product, for lexical type matching
+    brands: list[str | None] | None = None
 
     def __post_init__(self) -> None:
         from usearch.index import Index
 
+        n = len(self.product_ids)
         self._position = {pid: i for i, pid in enumerate(self.product_ids)}
         self._norm_titles = [lexical_form(t) for t in self.titles]
-        self._categories = [lexical_form(c) for c in (self.categories or [""] * len(self.titles))]
-        self.index = Index(ndim=self.vectors.shape[1] if len(self.vectors) else 1, metric="cos", dtype="f32")
-        if len(self.product_ids):
-            self.index.add(np.arange(len(self.product_ids), dtype=np.uint64), self.vectors)
+        self._categories = [lexical_form(c) for c in (self.categories or [""] * n)]
+        self._brands = [lexical_form(b) if b else "" for b in (self.brands or [None] * n)]
+        self.brand_lexicon = {b for b in self._brands if len(b) >= 3}
+        # Word document frequencies (titles + type words): rare words ("M54", "Auroar") decide.
+        self._title_tokens = [set(f"{c} {t}".split()) for c, t in zip(self._categories, self._norm_titles)]
+        document_frequency = Counter(token for tokens in self._title_tokens for token in tokens)
+        self._idf = {t: math.log((1 + n) / (1 + df)) + 1.0 for t, df in document_frequency.items()}
+        self._default_idf = math.log(1 + n) + 1.0
+        by_title: dict[str, list[int]] = defaultdict(list)
+        for i, title in enumerate(self._norm_titles):
+            by_title[title].append(i)
+        self._by_title = by_title
+        # expansion_search well above k: recall of the true product matters more than µs here.
+        self.index = Index(ndim=self.vectors.shape[1] if n else 1, metric="cos", dtype="f32",
+                           connectivity=16, expansion_add=128, expansion_search=256)
+        if n:
+            self.index.add(np.arange(n, dtype=np.uint64), self.vectors)
+        self._tfidf = None
+        if n:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            self._tfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=1, sublinear_tf=True,
+                                          dtype=np.float32)
+            self._title_matrix = self._tfidf.fit_transform(self._norm_titles).T.tocsr()
+
+    def __len__(self) -> int:
+        return len(self.product_ids)
 
     def vector_of(self, product_id: str) -> np.ndarray | None:
         position = self._position.get(product_id)
@@ -144,13 +187,37 @@ class CatalogIndex:
         position = self._position.get(product_id)
         return None if position is None else self.titles[position]
 
+    def exact_title(self, norm_mention: str) -> list[int]:
+        return self._by_title.get(norm_mention, [])
+
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(positions, cosine similarities), each (m, k'), k' = min(k, n)."""
+        """Dense candidates: (positions, cosine similarities), each (m, k'), k' = min(k, n)."""
         k = min(k, len(self.product_ids))
         matches = self.index.search(vectors, k, exact=len(self.product_ids) <= 2048)
         keys = np.asarray(matches.keys).reshape(len(vectors), -1)[:, :k].astype(np.int64)
         similarity = 1.0 - np.asarray(matches.distances).reshape(len(vectors), -1)[:, :k]
         return keys, similarity
+
+    def lexical_search(self, norm_mentions: list[str], k: int, chunk: int = 2048) -> np.ndarray:
+        """Lexical candidates: positions (m, k) by TF-IDF cosine of character n-grams."""
+        k = min(k, len(self.product_ids))
+        out = np.zeros((len(norm_mentions), k), dtype=np.int64)
+        for start in range(0, len(norm_mentions), chunk):
+            queries = self._tfidf.transform(norm_mentions[start:start + chunk])
+            scores = (queries @ self._title_matrix).toarray()
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            out[start:start + len(top)] = top
+        return out
+
+    def mentioned_brand(self, norm_mention: str) -> str | None:
+        """The catalog brand a mention names, if any ("opi top coat" -> "opi")."""
+        words = norm_mention.split()
+        for size in (3, 2, 1):
+            for i in range(len(words) - size + 1):
+                gram = " ".join(words[i:i + size])
+                if gram in self.brand_lexicon:
+                    return gram
+        return None
 
 
 @dataclass
@@ -162,55 +229,117 @@ class ProductLink:
     candidates: list[dict]
 
 
+def coverage(index: CatalogIndex, mention_tokens: list[str], position: int) -> float:
+    """IDF-weighted share of the mention's words the candidate carries (typos forgiven).
+
+    Directional on purpose: rapidfuzz's token_set_ratio scores 100 when the *candidate's*
+    words are a subset of the mention's, so "virgin hair fertilizer" would fully match
+    "virgin hair fertilizer now wears a new name"; coverage does not.
+    """
+    tokens = index._title_tokens[position]
+    total = matched = 0.0
+    for token in mention_tokens:
+        weight = index._idf.get(token, index._default_idf)
+        total += weight
+        if token in tokens:
+            matched += weight
+        elif len(token) >= 4:
+            best = process.extractOne(token, tokens, scorer=fuzz.ratio, score_cutoff=80)
+            if best is not None:
+                matched += weight * best[1] / 100.0
+    return matched / total if total else 0.0
+
+
+def _score_candidate(index: CatalogIndex, position: int, cosine: float, norm_mention: str, head_title: str,
+                     brand: str | None, config: ResolutionConfig) -> dict:
+    title = index._norm_titles[position]
+    typed = f"{index._categories[position]} {title}"
+    overlap = max(fuzz.token_set_ratio(norm_mention, title), fuzz.token_set_ratio(norm_mention, typed)) / 100.0
+    lexical = 0.6 * coverage(index, norm_mention.split(), position) + 0.4 * overlap
+    affinity = head_affinity(head_title, index.titles[position]) if head_title else 0.0
+    weight = config.weight_embedding + config.weight_lexical + (config.weight_head_affinity if head_title else 0.0)
+    score = (config.weight_embedding * cosine + config.weight_lexical * lexical
+             + (config.weight_head_affinity * affinity if head_title else 0.0)) / weight
+    brand_match = None
+    if brand is not None:  # the mention names a brand: other brands are unlikely to be meant
+        brand_match = index._brands[position] == brand
+        score += config.brand_bonus if brand_match else -config.brand_penalty
+    return {
+        "product_id": index.product_ids[position], "title": index.titles[position],
+        "score": round(float(score), 4), "cosine": round(cosine, 4), "lexical": round(lexical, 4),
+        "head_affinity": round(affinity, 4), "brand_match": brand_match,
+    }
+
+
 def resolve_product_mentions(
-    mentions: list[tuple[str, str]],  # (head_id, mention)
+    mentions: list[tuple[str | None, str]],  # (head_id or None, mention)
     mention_vectors: dict[str, np.ndarray],
     index: CatalogIndex,
     config: ResolutionConfig,
 ) -> list[ProductLink]:
-    """Link each (head, mention) to a catalog product or leave it unresolved, with reasons."""
-    if not mentions or not index.product_ids:
+    """Link each (head, mention) to a catalog product or leave it unresolved, with reasons.
+
+    A link needs the best candidate's score above `product_threshold` *and* a margin of
+    `min_margin` over the runner-up: when two products fit almost equally ("nail polish"
+    against 700 nail polishes) the mention is ambiguous and stays unresolved.
+    """
+    if not mentions or not len(index):
         return [ProductLink("unresolved", None, 0.0, "catalog index is empty", []) for _ in mentions]
     distinct = sorted({m for _, m in mentions})
+    norm = {m: lexical_form(m) for m in distinct}
+    k = config.top_k + 1  # +1: the head is skipped
     matrix = np.stack([mention_vectors[m] for m in distinct])
-    positions, similarities = index.search(matrix, config.top_k + 1)  # +1: the head is skipped
-    ann = {m: (positions[i], similarities[i]) for i, m in enumerate(distinct)}
+    positions, similarities = index.search(matrix, k)
+    lexical_positions = index.lexical_search([norm[m] for m in distinct], k)
+    candidates: dict[str, dict[int, float]] = {}
+    for row, m in enumerate(distinct):
+        found = {int(p): float(c) for p, c in zip(positions[row], similarities[row]) if p >= 0}
+        for p in lexical_positions[row]:
+            if int(p) not in found:  # cosine of a lexical-only candidate
+                found[int(p)] = float(np.dot(matrix[row], index.vectors[int(p)]))
+        candidates[m] = found
+    brands = {m: index.mentioned_brand(norm[m]) for m in distinct}
+
     links = []
     for head_id, mention in mentions:
-        norm_mention = lexical_form(mention)
-        head_title = index.title_of(head_id) or ""
-        scored = []
-        for position, cosine in zip(*ann[mention]):
+        head_title = (index.title_of(head_id) or "") if head_id else ""
+        exact = [p for p in index.exact_title(norm[mention]) if index.product_ids[p] != head_id]
+        if len(exact) == 1:
+            pid = index.product_ids[exact[0]]
+            links.append(ProductLink("product", pid, 1.0, f"exact title match {index.titles[exact[0]]!r}",
+                                     [{"product_id": pid, "title": index.titles[exact[0]], "score": 1.0}]))
+            continue
+        scored = [
+            _score_candidate(index, p, cosine, norm[mention], head_title, brands[mention], config)
+            for p, cosine in candidates[mention].items()
             # The head is never its own tail: an LLM asked what relates to a product means
             # another product, and linking the head would only make a self-loop.
-            if position < 0 or index.product_ids[position] == head_id:
-                continue
-            title = index._norm_titles[position]
-            typed = f"{index._categories[position]} {title}"
-            lexical = max(fuzz.token_set_ratio(norm_mention, title), fuzz.partial_ratio(norm_mention, title),
-                          fuzz.token_set_ratio(norm_mention, typed)) / 100.0
-            affinity = head_affinity(head_title, index.titles[position])
-            score = (config.weight_embedding * float(cosine) + config.weight_lexical * lexical
-                     + config.weight_head_affinity * affinity)
-            scored.append({
-                "product_id": index.product_ids[position], "title": index.titles[position],
-                "score": round(score, 4), "cosine": round(float(cosine), 4),
-                "lexical": round(lexical, 4), "head_affinity": round(affinity, 4),
-            })
-        scored.sort(key=lambda c: -c["score"])
+            if index.product_ids[p] != head_id
+        ]
+        scored.sort(key=lambda c: (-c["score"], c["product_id"]))
         top = scored[:5]
-        if top and top[0]["score"] >= config.product_threshold:
-            best = top[0]
+        best = top[0] if top else None
+        margin = best["score"] - top[1]["score"] if len(top) > 1 else 1.0
+        if best and best["score"] >= config.product_threshold and margin >= config.min_margin:
             links.append(ProductLink(
                 "product", best["product_id"], best["score"],
                 f"best candidate {best['title']!r} scored {best['score']:.2f} >= {config.product_threshold:.2f} "
-                f"(cosine {best['cosine']:.2f}, lexical {best['lexical']:.2f})",
+                f"(cosine {best['cosine']:.2f}, lexical {best['lexical']:.2f}, margin {margin:.2f}"
+                + (f", brand {'matches' if best['brand_match'] else 'differs'}" if best["brand_match"] is not None else "")
+                + ")",
+                top,
+            ))
+        elif best and best["score"] >= config.product_threshold:
+            links.append(ProductLink(
+                "unresolved", None, best["score"],
+                f"ambiguous: {best['title']!r} {best['score']:.2f} and {top[1]['title']!r} {top[1]['score']:.2f} "
+                f"are within {config.min_margin:.2f}",
                 top,
             ))
         else:
-            best_text = f"best {top[0]['title']!r} {top[0]['score']:.2f}" if top else "no candidates"
+            best_text = f"best {best['title']!r} {best['score']:.2f}" if best else "no candidates"
             links.append(ProductLink(
-                "unresolved", None, top[0]["score"] if top else 0.0,
+                "unresolved", None, best["score"] if best else 0.0,
                 f"no catalog product close enough ({best_text} < {config.product_threshold:.2f})",
                 top,
             ))

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import dagster as dg
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from pkg_assets.core.models import CONCEPT_KIND_BY_RELATION
 from pkg_assets.core.resolve import (
@@ -80,20 +81,25 @@ def load_catalog_index(conn) -> CatalogIndex:
     """Every embedded product of every category: resolution searches the whole catalog."""
     frame = conn.execute(
         """
-        SELECT e.product_id, p.title, p.category_path, e.embedding
+        SELECT e.product_id, p.title, p.brand, p.category_path, e.embedding
         FROM product_embeddings e JOIN products p USING (product_id)
         ORDER BY e.product_id
         """
     ).df()
     vectors = np.asarray(frame["embedding"].tolist(), dtype=np.float32) if len(frame) else np.zeros((0, 1), np.float32)
     return CatalogIndex(frame["product_id"].tolist(), frame["title"].tolist(), vectors,
-                        [category_words(path) for path in frame["category_path"]])
+                        [category_words(path) for path in frame["category_path"]],
+                        [None if pd.isna(b) else b for b in frame["brand"]])
 
 
 class ResolutionRunConfig(dg.Config):
-    product_threshold: float = ResolutionConfig().product_threshold
-    concept_merge_ratio: float = ResolutionConfig().concept_merge_ratio
-    top_k: int = ResolutionConfig().top_k
+    product_threshold: float = Field(default=ResolutionConfig().product_threshold,
+                                     description="score (0-1) needed to link a product")
+    min_margin: float = Field(default=ResolutionConfig().min_margin,
+                              description="lead over the runner-up needed to link (else ambiguous)")
+    concept_merge_ratio: float = Field(default=ResolutionConfig().concept_merge_ratio,
+                                       description="rapidfuzz ratio (0-100) at which two concept keys merge")
+    top_k: int = Field(default=ResolutionConfig().top_k, description="candidates per index and mention")
 
 
 @dg.multi_asset(
@@ -102,11 +108,11 @@ class ResolutionRunConfig(dg.Config):
     pool="duckdb",
     specs=[
         dg.AssetSpec("resolved_relations", kinds={"duckdb", "usearch"}, deps=[llm_relations, product_embeddings],
-                     code_version="resolution-1",
+                     code_version="resolution-2",
                      description="Every LLM relation with its tail linked to a catalog product (ANN + "
                      "lexical + head affinity), a canonical concept, or left unresolved — with the "
                      "score, the reason and the top candidates."),
-        dg.AssetSpec("concepts", kinds={"duckdb"}, deps=[llm_relations], code_version="resolution-1",
+        dg.AssetSpec("concepts", kinds={"duckdb"}, deps=[llm_relations], code_version="resolution-2",
                      description="Canonical concept nodes (occasions, audiences, usages) with every "
                      "surface form merged into them."),
     ],
@@ -114,7 +120,7 @@ class ResolutionRunConfig(dg.Config):
 def resolution(context: dg.AssetExecutionContext, config: ResolutionRunConfig, embedder: EmbedderResource,
                warehouse: WarehouseResource):
     category = context.partition_key
-    settings = ResolutionConfig(product_threshold=config.product_threshold,
+    settings = ResolutionConfig(product_threshold=config.product_threshold, min_margin=config.min_margin,
                                 concept_merge_ratio=config.concept_merge_ratio, top_k=config.top_k)
     with warehouse.connect() as conn:
         relations = conn.execute("SELECT * FROM llm_relations WHERE category = ?", [category]).df()
