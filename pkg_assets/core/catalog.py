@@ -260,6 +260,20 @@ def parse_price(value: object) -> tuple[float | None, bool]:
     return float(match.group(1).replace(",", "") + (match.group(2) or "")), True
 
 
+_SIZE = re.compile(
+    r"\(.*?\)|\b\d+(\.\d+)?\s*-?\s*(fl\.?\s*)?(oz|ounce|ounces|ml|g|gram|grams|lb|lbs|pound|count|ct|pc|pcs|piece|"
+    r"pieces|pack|inch|in|mm|cm)\b\.?|\bpack of \d+\b|\bset of \d+\b|\b\d+\s*-?\s*pack\b",
+    re.IGNORECASE,
+)
+
+
+def strip_sizes(title: str) -> str:
+    """A title without sizes, counts and packaging ("5.1-Ounce", "(Pack of 2)", "12 ct")."""
+    text = _SIZE.sub(" ", title)
+    text = re.sub(r"[,;:/]+", " ", text)
+    return " ".join(text.split()).strip(" -")
+
+
 def category_at_level(category_path: str, level: int) -> str:
     """The partition a product belongs to: the `level`-th element (1-based) of its path.
 

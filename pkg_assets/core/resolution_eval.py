@@ -20,14 +20,9 @@ import random
 import re
 from dataclasses import dataclass
 
-from pkg_assets.core.catalog import clean_text
+from pkg_assets.core.catalog import clean_text, strip_sizes
 
 DERIVED_KINDS = ("no_brand", "abbreviated", "reordered", "plural", "typo")
-_SIZE = re.compile(
-    r"\(.*?\)|\b\d+(\.\d+)?\s*-?\s*(fl\.?\s*)?(oz|ounce|ounces|ml|g|gram|grams|lb|lbs|pound|count|ct|pc|pcs|piece|"
-    r"pieces|pack|inch|in|mm|cm)\b\.?|\bpack of \d+\b|\bset of \d+\b|\b\d+\s*-?\s*pack\b",
-    re.IGNORECASE,
-)
 _WORD = re.compile(r"[A-Za-z0-9'&+.-]+")
 
 
@@ -41,12 +36,6 @@ class LabelledMention:
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(text)
-
-
-def _strip_sizes(title: str) -> str:
-    text = _SIZE.sub(" ", title)
-    text = re.sub(r"[,;:/]+", " ", text)
-    return " ".join(text.split()).strip(" -")
 
 
 def _without_brand(title: str, brand: str | None) -> str | None:
@@ -89,7 +78,7 @@ def derive_mentions(product_id: str, title: str, brand: str | None, category_pat
                     rng: random.Random) -> list[LabelledMention]:
     title, brand = clean_text(title), clean_text(brand) or None
     leaf = (category_path or "").split(">")[-1].strip()
-    short = _strip_sizes(title)
+    short = strip_sizes(title)
     short_words = _words(short)
     forms: dict[str, str | None] = {
         "exact": title,

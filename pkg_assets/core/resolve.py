@@ -378,3 +378,78 @@ def head_affinity(head_title: str, candidate_title: str) -> float:
     """Share of the head's title tokens the candidate repeats (brand, model: "Nova X5")."""
     head = _tokens(head_title)
     return len(head & _tokens(candidate_title)) / len(head) if head else 0.0
+
+
+# --------------------------------------------------------------------------- duplicates
+
+
+@dataclass
+class DuplicatePair:
+    product_id: str
+    duplicate_of: str
+    cosine: float
+    title_similarity: float
+    reason: str
+
+
+_UNIT_WORDS = {"oz", "ounce", "fl", "fluid", "ml", "g", "gram", "lb", "pound", "count", "ct", "pc", "piece",
+               "pack", "of", "inch", "in", "mm", "cm", "size", "bottle", "jar", "tube"}
+
+
+def _item_words(title: str) -> set[str]:
+    """Words and numbers of a title, unit words dropped ("5.1-Ounce" -> {"5", "1"})."""
+    spaced = re.sub(r"(\d)([a-z])", r"\1 \2", lexical_form(title))  # "5 1oz" -> "5 1 oz"
+    return {w for w in spaced.split() if w not in _UNIT_WORDS}
+
+
+def same_item_words(a: str, b: str, typo_ratio: float = 85.0) -> bool:
+    """Do two titles name the same item (same line, shade, size and pack)?
+
+    Shades, sizes and variants of one line ("... Cool Blonde" / "... Cool Brunette",
+    "2-Ounce" / "8-Ounce", "35%" / "50%") differ in a word or a number and are not
+    duplicates; "Spray Treatment, 5.1-Ounce" / "Spray Treatment 5.1oz." are. Numbers and codes must
+    match exactly; a word on one side only must have a near-spelling on the other (typos,
+    "SkinCeuticals"/"Skinceuticals").
+    """
+    left, right = _item_words(a), _item_words(b)
+    for words, others in ((left - right, right), (right - left, left)):
+        for word in words:
+            if any(ch.isdigit() for ch in word) or process.extractOne(
+                    word, others, scorer=fuzz.ratio, score_cutoff=typo_ratio) is None:
+                return False
+    return True
+
+
+def find_duplicate_products(index: CatalogIndex, positions: list[int], min_cosine: float = 0.95,
+                            min_title_ratio: float = 90.0, k: int = 5) -> list[DuplicatePair]:
+    """Products that look like another listing of the same item, for a human to review.
+
+    A pair is reported when the embeddings are nearly identical, the titles (lower-case,
+    singular, punctuation-free) are near-identical by rapidfuzz's token_sort_ratio, and the
+    brands agree (or one is missing). Nothing is merged: two shades or sizes of one line can
+    look alike, so the report shows the evidence and leaves the decision to people.
+    Each pair is reported once, from the product with the larger id.
+    """
+    if not positions or not len(index):
+        return []
+    dense, cosines = index.search(index.vectors[positions], k + 1)
+    pairs = []
+    for row, position in enumerate(positions):
+        for other, cosine in zip(dense[row], cosines[row]):
+            other = int(other)
+            if other < 0 or other == position or cosine < min_cosine:
+                continue
+            if index.product_ids[other] > index.product_ids[position]:
+                continue  # reported from the other side
+            brands = index._brands[position], index._brands[other]
+            if all(brands) and brands[0] != brands[1]:
+                continue
+            ratio = fuzz.token_sort_ratio(index._norm_titles[position], index._norm_titles[other])
+            if ratio < min_title_ratio or not same_item_words(index.titles[position], index.titles[other]):
+                continue
+            pairs.append(DuplicatePair(
+                index.product_ids[position], index.product_ids[other], round(float(cosine), 4), round(ratio / 100, 4),
+                f"cosine {cosine:.3f} >= {min_cosine}, title similarity {ratio:.0f} >= {min_title_ratio:.0f}"
+                + (", same brand" if all(brands) else ", brand missing on one side"),
+            ))
+    return pairs

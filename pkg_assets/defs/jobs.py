@@ -14,7 +14,7 @@ import dagster as dg
 
 from pkg_assets.defs.partitions import CATEGORY_PARTITIONS_NAME, category_partitions
 
-CATALOG_ASSETS = dg.AssetSelection.assets("products", "product_embeddings")
+CATALOG_ASSETS = dg.AssetSelection.assets("products", "product_embeddings", "product_duplicates")
 KNOWLEDGE_ASSETS = dg.AssetSelection.assets(
     "llm_relations", "resolved_relations", "concepts", "validated_relations", "rejected_relations",
     "product_clusters", "cluster_knowledge", "knowledge_vectors",

@@ -63,3 +63,22 @@ def test_empty_index_leaves_everything_unresolved():
     index = CatalogIndex([], [], np.zeros((0, 384), dtype=np.float32))
     links = resolve_product_mentions([("P1", "x")], {"x": np.ones(384, dtype=np.float32)}, index, ResolutionConfig())
     assert links[0].decision == "unresolved"
+
+
+def test_duplicate_listings_are_reported_not_merged():
+    from pkg_assets.core.resolve import find_duplicate_products
+    from pkg_assets.resources.embedder import EmbedderResource
+
+    catalog = [
+        ("A1", "Agadir Argan Oil Spray Treatment, 5.1-Ounce", "Agadir"),
+        ("A2", "Agadir Argan Oil Spray Treatment 5.1oz.", "Agadir"),
+        ("A3", "Agadir Argan Oil Hair Shield 450 Plus Spray Treatment", "Agadir"),
+        ("A4", "Argan Oil Spray Treatment, 5.1-Ounce", "OtherBrand"),
+    ]
+    path = "Beauty > Hair Care > Treatments"
+    vectors = EmbedderResource().encode([product_embedding_text(t, path) for _, t, _ in catalog])
+    index = CatalogIndex([c[0] for c in catalog], [c[1] for c in catalog], vectors, [category_words(path)] * 4,
+                         [c[2] for c in catalog])
+    pairs = find_duplicate_products(index, list(range(4)))
+    assert [(p.product_id, p.duplicate_of) for p in pairs] == [("A2", "A1")]
+    assert "same brand" in pairs[0].reason

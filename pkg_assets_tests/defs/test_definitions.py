@@ -10,7 +10,7 @@ from pkg_assets.defs.partitions import CATEGORY_PARTITIONS_NAME
 EXPECTED = {
     "catalog": {"products", "interactions"},
     "extraction": {"llm_relations"},
-    "resolution": {"product_embeddings", "resolved_relations", "concepts"},
+    "resolution": {"product_embeddings", "resolved_relations", "concepts", "product_duplicates"},
     "validation": {"validated_relations", "rejected_relations"},
     "collective": {"product_clusters", "cluster_knowledge", "knowledge_vectors"},
     "behavior": {"behavior_edges"},
@@ -37,7 +37,8 @@ def test_every_stage_loads_with_group_description_and_kinds():
 def test_partitioned_stages_share_the_category_partitions():
     graph = make_definitions().resolve_asset_graph()
     partitioned = {k.to_user_string() for k in graph.materializable_asset_keys if graph.get(k).partitions_def}
-    assert partitioned == {"products", "llm_relations", "product_embeddings", "resolved_relations", "concepts",
+    assert partitioned == {"products", "llm_relations", "product_embeddings", "product_duplicates",
+                           "resolved_relations", "concepts",
                            "validated_relations", "rejected_relations", "product_clusters", "cluster_knowledge",
                            "knowledge_vectors"}
     for name in partitioned:

@@ -10,7 +10,8 @@ import pytest
 from pkg_assets import settings
 from pkg_assets_tests.conftest import _env
 
-ALL_ASSETS = ["products", "interactions", "llm_relations", "product_embeddings", "resolved_relations", "concepts",
+ALL_ASSETS = ["products", "interactions", "llm_relations", "product_embeddings", "product_duplicates",
+              "resolved_relations", "concepts",
               "validated_relations", "rejected_relations", "product_clusters", "cluster_knowledge",
               "knowledge_vectors", "behavior_edges", "pkg_nodes", "pkg_edges", "pkg_topk", "pkg_snapshot",
               "graph_evaluation", "user_preferences", "user_kg_context"]

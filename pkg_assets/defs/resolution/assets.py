@@ -15,6 +15,7 @@ from pkg_assets.core.resolve import (
     canonicalise_concepts,
     candidates_json,
     category_words,
+    find_duplicate_products,
     product_embedding_text,
     resolve_product_mentions,
 )
@@ -185,4 +186,43 @@ def resolution(context: dg.AssetExecutionContext, config: ResolutionRunConfig, e
         "merged_nodes": len(merged),
         "merged_examples": preview(merged.assign(forms=merged["surface_forms"].map(" / ".join)),
                                    ["canonical_name", "forms"]),
+    })
+
+
+class DuplicateConfig(dg.Config):
+    min_cosine: float = Field(default=0.95, description="embedding cosine at which two listings may be one item")
+    min_title_ratio: float = Field(default=90.0, description="rapidfuzz token_sort_ratio (0-100) of the titles")
+
+
+@dg.asset(
+    group_name="resolution",
+    partitions_def=category_partitions,
+    deps=[product_embeddings],
+    kinds={"duckdb", "usearch"},
+    pool="duckdb",
+    code_version="product_duplicates-1",
+    description="Products of this category that look like another listing of the same item anywhere in the "
+    "catalog (near-identical embedding and title, compatible brand). Reported for review, never merged.",
+)
+def product_duplicates(context: dg.AssetExecutionContext, config: DuplicateConfig,
+                       warehouse: WarehouseResource) -> dg.MaterializeResult:
+    category = context.partition_key
+    with warehouse.connect() as conn:
+        index = load_catalog_index(conn)
+        mine = [row[0] for row in conn.execute("SELECT product_id FROM products WHERE category = ?", [category]).fetchall()]
+        positions = [index._position[pid] for pid in mine if pid in index._position]
+        pairs = find_duplicate_products(index, positions, config.min_cosine, config.min_title_ratio)
+        frame = pd.DataFrame(
+            [{"category": category, **pair.__dict__} for pair in pairs],
+            columns=["category", "product_id", "duplicate_of", "cosine", "title_similarity", "reason"],
+        )
+        replace_partition(conn, "product_duplicates", frame, category)
+    if len(frame):
+        context.log.warning(f"{len(frame)} possible duplicate listings in {category!r}; see product_duplicates")
+    titled = frame.assign(title=[index.title_of(p) for p in frame["product_id"]],
+                          duplicate_title=[index.title_of(p) for p in frame["duplicate_of"]])
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(frame),
+        "products_checked": len(positions),
+        "pairs": preview(titled, ["title", "duplicate_title", "cosine", "title_similarity"]),
     })
