@@ -122,3 +122,63 @@ def score(labelled: list[LabelledMention], decisions: list[tuple[str, str | None
     for kind in DERIVED_KINDS:
         figures[f"top1_{kind}"] = share((kind,))
     return figures
+
+
+# ------------------------------------------------------------------------------ concepts
+
+# Surface forms an LLM produces for one concept, and confusable neighbours that must stay
+# apart (Mother's Day / Father's Day, hikers / bikers, new parents / parents).
+CONCEPT_GROUPS: dict[tuple[str, str], list[str]] = {
+    ("occasion", "Mother's Day"): ["Mother's Day", "mothers day", "Mothers Day gift", "mother's day gifts",
+                                   "Mothers-Day", "MOTHER'S DAY", "Mother’s Day", "mothers day present"],
+    ("occasion", "Father's Day"): ["Father's Day", "fathers day", "Fathers Day gift", "father's day gifts"],
+    ("occasion", "Valentine's Day"): ["Valentine's Day", "valentines day", "Valentines Day gift", "Valentines-Day"],
+    ("occasion", "birthday"): ["birthday", "Birthday", "birthdays", "birthday gift", "birthday present"],
+    ("occasion", "birthday party"): ["birthday party", "birthday parties", "Birthday Party"],
+    ("occasion", "Christmas"): ["Christmas", "christmas gift", "Christmas gifts", "CHRISTMAS"],
+    ("occasion", "anniversary"): ["anniversary", "anniversaries", "anniversary gift"],
+    ("occasion", "wedding anniversary"): ["wedding anniversary", "wedding anniversaries"],
+    ("occasion", "baby shower"): ["baby shower", "baby showers", "Baby Shower gift", "baby-shower"],
+    ("occasion", "back to school"): ["back to school", "back-to-school", "Back To School"],
+    ("occasion", "housewarming"): ["housewarming", "house warming", "housewarming gift", "house-warming"],
+    ("occasion", "graduation"): ["graduation", "graduations", "graduation gift"],
+    ("audience", "new parents"): ["new parents", "New Parent", "new-parents"],
+    ("audience", "parents"): ["parents", "parent", "Parents"],
+    ("audience", "hikers"): ["hikers", "hiker", "Hikers"],
+    ("audience", "bikers"): ["bikers", "biker"],
+    ("audience", "mothers"): ["mothers", "mother", "Moms"],
+    ("audience", "students"): ["students", "student", "college students"],
+    ("audience", "coffee lovers"): ["coffee lovers", "coffee lover", "Coffee-Lovers"],
+    ("audience", "tea drinkers"): ["tea drinkers", "tea drinker"],
+    ("usage", "camping"): ["camping", "Camping", "camping trips"],
+    ("usage", "hiking"): ["hiking", "Hiking"],
+    ("usage", "morning routine"): ["morning routine", "morning routines", "Morning-Routine"],
+    ("usage", "relaxation"): ["relaxation", "Relaxation"],
+}
+
+
+def concept_merge_scores(surface_to_id: dict[tuple[str, str], str]) -> dict[str, float]:
+    """Pairwise precision and recall of concept merging against CONCEPT_GROUPS.
+
+    Some surface forms are honestly different concepts even though an LLM might mean the
+    same ("Moms" vs "mothers", "college students" vs "students"): recall is reported, the
+    target is precision (merging two different concepts is the costly mistake).
+    """
+    truth = {(kind, form): canonical for (kind, canonical), forms in CONCEPT_GROUPS.items() for form in forms}
+    items = sorted(truth)
+    same_pred = same_true = both = 0
+    for i, a in enumerate(items):
+        for b in items[i + 1:]:
+            if a[0] != b[0]:
+                continue
+            predicted = surface_to_id[a] == surface_to_id[b]
+            actual = truth[a] == truth[b]
+            same_pred += predicted
+            same_true += actual
+            both += predicted and actual
+    return {"concept_merge_precision": both / same_pred if same_pred else 1.0,
+            "concept_merge_recall": both / same_true if same_true else 1.0}
+
+
+def concept_mentions() -> list[tuple[str, str]]:
+    return [(kind, form) for (kind, _), forms in CONCEPT_GROUPS.items() for form in forms]

@@ -57,7 +57,7 @@ _NON_ALNUM = re.compile(r"[^a-z0-9 ]+")
 def _singular(word: str) -> str:
     if len(word) > 3 and word.endswith("ies"):
         return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "as")):  # christmas, pajamas
         return word[:-1]
     return word
 
@@ -198,9 +198,11 @@ class CatalogIndex:
         similarity = 1.0 - np.asarray(matches.distances).reshape(len(vectors), -1)[:, :k]
         return keys, similarity
 
-    def lexical_search(self, norm_mentions: list[str], k: int, chunk: int = 2048) -> np.ndarray:
+    def lexical_search(self, norm_mentions: list[str], k: int) -> np.ndarray:
         """Lexical candidates: positions (m, k) by TF-IDF cosine of character n-grams."""
         k = min(k, len(self.product_ids))
+        # Score rows in chunks of ~32M cells so memory stays flat whatever the catalog size.
+        chunk = max(64, min(4096, 2**25 // max(1, len(self.product_ids))))
         out = np.zeros((len(norm_mentions), k), dtype=np.int64)
         for start in range(0, len(norm_mentions), chunk):
             queries = self._tfidf.transform(norm_mentions[start:start + chunk])

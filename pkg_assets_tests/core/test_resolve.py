@@ -82,3 +82,14 @@ def test_duplicate_listings_are_reported_not_merged():
     pairs = find_duplicate_products(index, list(range(4)))
     assert [(p.product_id, p.duplicate_of) for p in pairs] == [("A2", "A1")]
     assert "same brand" in pairs[0].reason
+
+
+def test_concept_merging_precision_on_surface_form_variants():
+    from pkg_assets.core.resolution_eval import concept_mentions, concept_merge_scores
+
+    surface_to_id, _ = canonicalise_concepts(concept_mentions())
+    scores = concept_merge_scores(surface_to_id)
+    assert scores["concept_merge_precision"] >= 0.95, scores
+    assert scores["concept_merge_recall"] >= 0.9, scores
+    assert surface_to_id[("occasion", "Mothers Day gift")] != surface_to_id[("occasion", "Father's Day")]
+    assert surface_to_id[("occasion", "CHRISTMAS")] == "concept:occasion:christmas"
