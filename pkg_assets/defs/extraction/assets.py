@@ -27,6 +27,10 @@ class ExtractionConfig(dg.Config):
     factors: list[str] = Field(default=list(FACTORS), description="factor prompts to ask")
 
 
+def category_products(conn, category: str) -> list[dict]:
+    return conn.execute("SELECT * FROM products WHERE category = ? ORDER BY product_id", [category]).df().to_dict("records")
+
+
 def factor_requests(product_rows: list[dict], factors: list[str], category: str) -> list[LLMRequest]:
     unknown = set(factors) - set(FACTORS)
     if unknown:
@@ -62,9 +66,7 @@ def llm_relations(context: dg.AssetExecutionContext, config: ExtractionConfig, l
                   warehouse: WarehouseResource) -> dg.MaterializeResult:
     category = context.partition_key
     with warehouse.connect() as conn:
-        product_rows = conn.execute(
-            "SELECT * FROM products WHERE category = ? ORDER BY product_id", [category]
-        ).df().to_dict("records")
+        product_rows = category_products(conn, category)
         requests = factor_requests(product_rows, config.factors, category)
         context.log.info(f"{len(product_rows)} products x {len(config.factors)} factors = {len(requests)} prompts")
         results, stats = llm.ask(conn, requests, force=config.force, log=context.log)
@@ -119,9 +121,7 @@ def estimate_llm_relations(context: dg.OpExecutionContext, config: EstimateConfi
                            warehouse: WarehouseResource) -> dg.Output:
     category = context.partition_key
     with warehouse.connect() as conn:
-        product_rows = conn.execute(
-            "SELECT * FROM products WHERE category = ? ORDER BY product_id", [category]
-        ).df().to_dict("records")
+        product_rows = category_products(conn, category)
         estimate = llm.estimate(conn, factor_requests(product_rows, config.factors, category))
     metadata = {**estimate.as_metadata(), "model": llm.model, "products": len(product_rows)}
     context.log.info(f"estimate for {category!r}: {metadata}")
