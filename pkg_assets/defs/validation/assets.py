@@ -24,10 +24,10 @@ class GateRunConfig(dg.Config):
     partitions_def=category_partitions,
     pool="duckdb",
     specs=[
-        dg.AssetSpec("validated_relations", kinds={"duckdb"}, code_version="gate-2",
+        dg.AssetSpec("validated_relations", kinds={"duckdb"}, code_version="gate-3",
                      deps=["resolved_relations", product_embeddings, interactions],
                      description="LLM edges that passed the hallucination gate, with every signal."),
-        dg.AssetSpec("rejected_relations", kinds={"duckdb"}, code_version="gate-2",
+        dg.AssetSpec("rejected_relations", kinds={"duckdb"}, code_version="gate-3",
                      deps=["resolved_relations", product_embeddings, interactions],
                      description="LLM edges the gate rejected: every signal kept, plus the reasons."),
     ],
@@ -40,6 +40,7 @@ def hallucination_gate(context: dg.AssetExecutionContext, config: GateRunConfig,
         resolved = conn.execute("SELECT * FROM resolved_relations WHERE category = ?", [category]).df()
         edges = aggregate_proposals(resolved)
         paths = dict(conn.execute("SELECT product_id, category_path FROM products").fetchall())
+        titles = dict(conn.execute("SELECT product_id, title FROM products").fetchall())
         reverse = set(conn.execute(
             "SELECT DISTINCT head_id, tail_id FROM resolved_relations WHERE decision = 'product'"
         ).fetchall())
@@ -56,7 +57,7 @@ def hallucination_gate(context: dg.AssetExecutionContext, config: GateRunConfig,
 
         descriptions = dict(conn.execute(
             "SELECT product_id, description FROM products WHERE category = ?", [category]).fetchall())
-        gated = judge_edges(edges, paths, reverse, behaviour, index.vector_of, descriptions, gate)
+        gated = judge_edges(edges, paths, reverse, behaviour, index.vector_of, descriptions, gate, titles)
         accepted = gated[gated["reasons"] == ""]
         rejected = gated[gated["reasons"] != ""]
         replace_partition(conn, "validated_relations", accepted, category)
