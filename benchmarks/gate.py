@@ -18,6 +18,8 @@ False edges, as many as true ones per kind:
 Every edge goes the real way: an LLM-style mention (derived from the tail's title as in
 core/resolution_eval.py), resolution against the whole catalog, proposal aggregation and
 `judge_edges` (core/gate.py) with the default GateConfig. Ends with `key: value` lines.
+`--diagnose` prints mean signals per kind; `--dump` writes the judged edges to
+/tmp/gate_<set>.parquet for analysis.
 """
 
 from __future__ import annotations
@@ -130,6 +132,8 @@ def judge(products, true_pairs, behaviour_rows, rng: random.Random, seed_label: 
     for kind in KINDS:
         mask = gated["kind"] == kind
         figures[f"{kind}_rejected"] = float((~accepted[mask]).mean()) if mask.any() else float("nan")
+    if "--dump" in sys.argv:
+        gated.to_parquet(f"/tmp/gate_{seed_label}.parquet")
     if "--diagnose" in sys.argv:
         diag = gated.assign(has_support=gated["sig_behavior_support"] > 0).groupby("kind")[
             ["has_support", "sig_embedding_sim", "gate_score", "confidence", "sig_resolution"]].mean()
