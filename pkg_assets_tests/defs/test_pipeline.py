@@ -122,6 +122,24 @@ def test_a_failed_critical_expectation_blocks_downstream(demo_run, tmp_path):
     assert demo_run.execute("knowledge_job", "Baby").success
 
 
+def test_a_failed_warning_expectation_does_not_block(demo_run, tmp_path):
+    suites = tmp_path / "expectations"
+    shutil.copytree(settings.expectations_dir(), suites)
+    suite = json.loads((suites / "llm_relations.json").read_text())
+    suite["expectations"].append({"type": "expect_table_row_count_to_be_between",
+                                  "kwargs": {"max_value": 3}, "severity": "warning"})
+    (suites / "llm_relations.json").write_text(json.dumps(suite))
+    with _env({"PKG_EXPECTATIONS_DIR": str(suites)}):
+        result = demo_run.execute("knowledge_job", "Pets")
+    assert result.success
+    evaluation = next(e.event_specific_data for e in result.all_events
+                      if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                      and e.event_specific_data.asset_check_key.name == "llm_relations_suite")
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    materialised = {e.asset_key.to_user_string() for e in result.all_events if e.is_step_materialization}
+    assert {"resolved_relations", "validated_relations", "knowledge_vectors"} <= materialised
+
+
 def test_snapshot_readers_keep_their_graph_while_a_new_one_is_published(demo_run):
     reader = duckdb.connect(str(demo_run.snapshot), read_only=True)
     before = reader.execute("SELECT count(*) FROM pkg_edges").fetchall()[0][0]
