@@ -117,15 +117,6 @@ def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
     return scalar(conn, f"SELECT count(*) FROM {table}")
 
 
-def count_rows(conn: duckdb.DuckDBPyConnection, table: str, where: str = "", params: list | None = None) -> int:
-    table = _check_identifier(table)
-    return scalar(conn, f"SELECT count(*) FROM {table} {where}", params)
-
-
-def sql_path(name: str) -> Path:
-    return settings.sql_dir() / f"{name}.sql"
-
-
 # ------------------------------------------------------------------------------ resource
 
 

@@ -102,13 +102,19 @@ def test_a_partition_rerun_replaces_only_its_own_rows(demo_run):
     assert demo_run.query("SELECT max(extracted_at) FROM llm_relations WHERE category = 'Pets'")[0][0] > stamp
 
 
-def test_a_failed_critical_expectation_blocks_downstream(demo_run, tmp_path):
+def _suites_with_failing_expectation(tmp_path, severity: str):
+    """A copy of expectations/ whose llm_relations suite gains one expectation that fails."""
     suites = tmp_path / "expectations"
     shutil.copytree(settings.expectations_dir(), suites)
     suite = json.loads((suites / "llm_relations.json").read_text())
     suite["expectations"].append({"type": "expect_table_row_count_to_be_between",
-                                  "kwargs": {"max_value": 3}, "severity": "critical"})
+                                  "kwargs": {"max_value": 3}, "severity": severity})
     (suites / "llm_relations.json").write_text(json.dumps(suite))
+    return suites
+
+
+def test_a_failed_critical_expectation_blocks_downstream(demo_run, tmp_path):
+    suites = _suites_with_failing_expectation(tmp_path, "critical")
     with _env({"PKG_EXPECTATIONS_DIR": str(suites)}):
         result = demo_run.execute("knowledge_job", "Baby", raise_on_error=False)
     assert not result.success
@@ -123,12 +129,7 @@ def test_a_failed_critical_expectation_blocks_downstream(demo_run, tmp_path):
 
 
 def test_a_failed_warning_expectation_does_not_block(demo_run, tmp_path):
-    suites = tmp_path / "expectations"
-    shutil.copytree(settings.expectations_dir(), suites)
-    suite = json.loads((suites / "llm_relations.json").read_text())
-    suite["expectations"].append({"type": "expect_table_row_count_to_be_between",
-                                  "kwargs": {"max_value": 3}, "severity": "warning"})
-    (suites / "llm_relations.json").write_text(json.dumps(suite))
+    suites = _suites_with_failing_expectation(tmp_path, "warning")
     with _env({"PKG_EXPECTATIONS_DIR": str(suites)}):
         result = demo_run.execute("knowledge_job", "Pets")
     assert result.success
