@@ -48,8 +48,9 @@ def _mention(row: dict, rng: random.Random) -> str:
     return rng.choice(forms).mention
 
 
-def _proposal(head: str, relation: str, mention: str, confidence: float, rationale: str, kind: str, n: int) -> dict:
-    return {"category": "bench", "head_id": head, "factor": "complements" if relation != "substitute" else "substitutes",
+def _proposal(head: str, relation: str, mention: str, confidence: float, rationale: str, kind: str, n: int,
+              meant: str | None = None) -> dict:
+    return {"meant_id": meant, "category": "bench", "head_id": head, "factor": "complements" if relation != "substitute" else "substitutes",
             "relation": relation, "tail_mention": mention, "tail_kind": "product", "confidence": confidence,
             "rationale": rationale, "call_id": f"{kind}-{n}", "model": "bench", "prompt_version": "bench", "kind": kind}
 
@@ -59,12 +60,13 @@ def judge(products, true_pairs, behaviour_rows, rng: random.Random, seed_label: 
     import numpy as np
     import pandas as pd
 
-    from pkg_assets.core.gate import GateConfig, aggregate_proposals, judge_edges
+    from pkg_assets.core.gate import GateConfig, aggregate_proposals, behaviour_by_pair, judge_edges
     from pkg_assets.core.resolve import (
         CatalogIndex, ResolutionConfig, category_words, product_embedding_text, resolve_product_mentions,
     )
+    from pkg_assets.defs.resolution.assets import break_ties
     from pkg_assets.resources.embedder import EmbedderResource
-    from pkg_assets.resources.warehouse import sql_text
+    from pkg_assets.resources.warehouse import behaviour_for_pairs
 
     by_id = {r["product_id"]: r for r in products.to_dict("records")}
     ids = list(by_id)
@@ -72,7 +74,7 @@ def judge(products, true_pairs, behaviour_rows, rng: random.Random, seed_label: 
     proposals, descriptions = [], {pid: str(r.get("description") or "") for pid, r in by_id.items()}
     for n, (head, tail) in enumerate(true_pairs):
         proposals.append(_proposal(head, "complement", _mention(by_id[tail], rng), round(rng.uniform(0.55, 0.95), 2),
-                                   "Customers use these together.", "true", n))
+                                   "Customers use these together.", "true", n, tail))
     linked = {frozenset(p) for p in true_pairs}
     for n, (head, _) in enumerate(true_pairs):
         confident = round(rng.uniform(0.75, 0.97), 2)  # hallucinations come with confidence
@@ -80,7 +82,7 @@ def judge(products, true_pairs, behaviour_rows, rng: random.Random, seed_label: 
         while frozenset((head, other)) in linked or other == head:
             other = rng.choice(ids)
         proposals.append(_proposal(head, "complement", _mention(by_id[other], rng), confident,
-                                   "These products are often bought together.", "random", n))
+                                   "These products are often bought together.", "random", n, other))
         invented = f"{rng.choice(INVENTED_BRANDS)} {rng.choice(INVENTED_TYPES)}"
         proposals.append(_proposal(head, "complement", invented, confident, "A popular companion product.",
                                    "nonexistent", n))
@@ -105,9 +107,13 @@ def judge(products, true_pairs, behaviour_rows, rng: random.Random, seed_label: 
     mentions = sorted(set(frame["tail_mention"]))
     links = resolve_product_mentions(list(zip(frame["head_id"], frame["tail_mention"])),
                                      dict(zip(mentions, embedder.encode(mentions))), index, ResolutionConfig())
+    with duckdb.connect() as conn:
+        conn.register("interactions", behaviour_rows)
+        links = break_ties(conn, list(frame["head_id"]), links)
     frame["decision"] = [link.decision for link in links]
     frame["tail_id"] = [link.tail_id for link in links]
     frame["resolution_score"] = [link.score for link in links]
+    frame["link_reason"] = [link.reason for link in links]
 
     edges = aggregate_proposals(frame)
     kind_of = frame.groupby(["head_id", "relation", "tail_mention"])["kind"].first().to_dict()
@@ -115,14 +121,15 @@ def judge(products, true_pairs, behaviour_rows, rng: random.Random, seed_label: 
     pairs = edges.loc[edges["decision"] == "product", ["head_id", "tail_id"]].drop_duplicates()
     with duckdb.connect() as conn:
         conn.register("interactions", behaviour_rows)
-        conn.register("gate_pairs", pairs)
-        support = conn.execute(sql_text("gate_behavior_support")).df()
-    behaviour = {(r.head_id, r.tail_id): (int(r.support), r.lift) for r in support.itertuples(index=False)}
+        support = behaviour_for_pairs(conn, pairs)
+    behaviour = behaviour_by_pair(support)
     reverse = set(zip(pairs["head_id"], pairs["tail_id"]))
     paths = {pid: by_id[pid]["category_path"] for pid in ids}
     titles = {pid: by_id[pid]["title"] for pid in ids}
     gated = judge_edges(edges, paths, reverse, behaviour, index.vector_of, descriptions, GateConfig(), titles)
     gated["kind"] = edges["kind"].to_numpy()
+    gated["meant_id"] = edges["meant_id"].to_numpy()
+    gated["link_reason"] = edges["link_reason"].to_numpy()
     accepted = gated["reasons"] == ""
     figures = {"true_edges": int((gated["kind"] == "true").sum()),
                "true_kept": float(accepted[gated["kind"] == "true"].mean())}
@@ -133,7 +140,9 @@ def judge(products, true_pairs, behaviour_rows, rng: random.Random, seed_label: 
         mask = gated["kind"] == kind
         figures[f"{kind}_rejected"] = float((~accepted[mask]).mean()) if mask.any() else float("nan")
     if "--dump" in sys.argv:
+        support.to_parquet(f"/tmp/gate_{seed_label}_support.parquet")
         gated.to_parquet(f"/tmp/gate_{seed_label}.parquet")
+        behaviour_rows.to_parquet(f"/tmp/gate_{seed_label}_behaviour.parquet")
     if "--diagnose" in sys.argv:
         diag = gated.assign(has_support=gated["sig_behavior_support"] > 0).groupby("kind")[
             ["has_support", "sig_embedding_sim", "gate_score", "confidence", "sig_resolution"]].mean()

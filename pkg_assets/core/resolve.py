@@ -455,3 +455,41 @@ def find_duplicate_products(index: CatalogIndex, positions: list[int], min_cosin
                 + (", same brand" if all(brands) else ", brand missing on one side"),
             ))
     return pairs
+
+
+def is_ambiguous(link: ProductLink) -> bool:
+    return link.decision == "unresolved" and link.reason.startswith("ambiguous")
+
+
+def tied_candidates(link: ProductLink, config: ResolutionConfig) -> list[dict]:
+    """The candidates an ambiguous link could not choose between (within `min_margin` of the best)."""
+    if not is_ambiguous(link) or not link.candidates:
+        return []
+    best = link.candidates[0]["score"]
+    return [c for c in link.candidates if best - c["score"] < config.min_margin + 1e-9]
+
+
+def break_ties_by_behaviour(head_id: str | None, link: ProductLink, shared_users: dict[tuple[str, str], int],
+                            config: ResolutionConfig) -> ProductLink:
+    """Settle an ambiguous link with what customers did: the one tied candidate bought with the head.
+
+    "Suave Moroccan Infusion Shampoo" fits five listings (sizes, packs) equally well by
+    text; if exactly the most-bought-with-the-head of them has more shared users than any
+    other, that is the one the LLM's relation is about. `shared_users` maps (head, candidate)
+    to users who interacted with both. Other links are returned unchanged. The gate's
+    behaviour signal then shares this evidence; the reason says so.
+    """
+    tied = tied_candidates(link, config)
+    if head_id is None or len(tied) < 2:
+        return link
+    ranked = sorted(((shared_users.get((head_id, c["product_id"]), 0), c) for c in tied),
+                    key=lambda pair: (-pair[0], pair[1]["product_id"]))
+    (top_users, chosen), (next_users, _) = ranked[0], ranked[1]
+    if top_users <= 0 or top_users == next_users:
+        return link
+    return ProductLink(
+        "product", chosen["product_id"], chosen["score"],
+        f"ambiguous between {len(tied)} listings by text; chose {chosen['title']!r}: {top_users} users "
+        f"interacted with it and the head (next best {next_users})",
+        link.candidates,
+    )

@@ -137,3 +137,10 @@ class WarehouseResource(DuckDBResource):
             yield conn
         finally:
             conn.close()
+
+
+def behaviour_for_pairs(conn: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.DataFrame:
+    """sql/gate_behavior_support.sql for (head_id, tail_id) pairs against the table or view `interactions`."""
+    pairs = pairs[["head_id", "tail_id"]].drop_duplicates()
+    with registered(conn, "gate_pairs", pairs):
+        return conn.execute(sql_text("gate_behavior_support")).df()

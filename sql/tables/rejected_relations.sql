@@ -15,12 +15,19 @@ CREATE TABLE IF NOT EXISTS rejected_relations (
     prompt_version        VARCHAR NOT NULL,
     sig_resolution        DOUBLE,   -- resolution score of the tail
     sig_type_ok           BOOLEAN,  -- relation-type constraint holds
-    sig_consistency       DOUBLE,   -- share of supporting proposals (factors, both directions)
+    sig_consistency       DOUBLE,   -- extra supporting proposals (factors, both directions, samples)
     sig_behavior_support  BIGINT,   -- users who interacted with both head and tail
     sig_behavior_lift     DOUBLE,
+    sig_behavior_neighbourhood DOUBLE,  -- cosine of head/tail co-occurrence neighbourhoods
+    sig_head_users        BIGINT,   -- users of the head (0: cold start, behaviour cannot judge)
     sig_embedding_sim     DOUBLE,   -- cosine(head, tail) product embeddings
     sig_injection         BOOLEAN,  -- mention/rationale echoes instructions
+    sig_verifier          VARCHAR,  -- verifier LLM verdict (yes/no), NULL when not asked
     gate_score            DOUBLE NOT NULL,
     reasons               VARCHAR,  -- why rejected (or notes on acceptance)
     gated_at              TIMESTAMP
 );
+-- Warehouses created before these signals existed gain the columns (NULL for old rows).
+ALTER TABLE rejected_relations ADD COLUMN IF NOT EXISTS sig_behavior_neighbourhood DOUBLE;
+ALTER TABLE rejected_relations ADD COLUMN IF NOT EXISTS sig_head_users BIGINT;
+ALTER TABLE rejected_relations ADD COLUMN IF NOT EXISTS sig_verifier VARCHAR;

@@ -17,14 +17,18 @@ from pkg_assets.core.resolve import (
     category_words,
     find_duplicate_products,
     product_embedding_text,
+    ProductLink,
+    break_ties_by_behaviour,
+    is_ambiguous,
     resolve_product_mentions,
+    tied_candidates,
 )
-from pkg_assets.defs.catalog.assets import products
+from pkg_assets.defs.catalog.assets import interactions, products
 from pkg_assets.defs.extraction.assets import llm_relations
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.defs.partitions import category_partitions
 from pkg_assets.resources.embedder import EmbedderResource
-from pkg_assets.resources.warehouse import WarehouseResource, replace_partition
+from pkg_assets.resources.warehouse import WarehouseResource, behaviour_for_pairs, replace_partition
 
 
 def _now():
@@ -103,16 +107,29 @@ class ResolutionRunConfig(dg.Config):
     top_k: int = Field(default=ResolutionConfig().top_k, description="candidates per index and mention")
 
 
+def break_ties(conn, heads: list[str | None], links: list[ProductLink],
+               settings: ResolutionConfig | None = None) -> list[ProductLink]:
+    """Settle ambiguous links with the head's behaviour (core.resolve.break_ties_by_behaviour)."""
+    settings = settings or ResolutionConfig()
+    pairs = pd.DataFrame([(head, c["product_id"]) for head, link in zip(heads, links) if head
+                          for c in tied_candidates(link, settings)], columns=["head_id", "tail_id"])
+    if pairs.empty:
+        return links
+    shared = {(r.head_id, r.tail_id): int(r.support) for r in behaviour_for_pairs(conn, pairs).itertuples(index=False)}
+    return [break_ties_by_behaviour(head, link, shared, settings) for head, link in zip(heads, links)]
+
+
 @dg.multi_asset(
     group_name="resolution",
     partitions_def=category_partitions,
     pool="duckdb",
     specs=[
-        dg.AssetSpec("resolved_relations", kinds={"duckdb", "usearch"}, deps=[llm_relations, product_embeddings],
-                     code_version="resolution-2",
+        dg.AssetSpec("resolved_relations", kinds={"duckdb", "usearch"},
+                     deps=[llm_relations, product_embeddings, interactions], code_version="resolution-3",
                      description="Every LLM relation with its tail linked to a catalog product (ANN + "
-                     "lexical + head affinity), a canonical concept, or left unresolved — with the "
-                     "score, the reason and the top candidates."),
+                     "lexical + head affinity; ties between listings settled by what customers bought with the "
+                     "head), a canonical concept, or left unresolved — with the score, the reason and the top "
+                     "candidates."),
         dg.AssetSpec("concepts", kinds={"duckdb"}, deps=[llm_relations], code_version="resolution-2",
                      description="Canonical concept nodes (occasions, audiences, usages) with every "
                      "surface form merged into them."),
@@ -142,6 +159,10 @@ def resolution(context: dg.AssetExecutionContext, config: ResolutionRunConfig, e
         links = resolve_product_mentions(
             list(zip(product_part["head_id"], product_part["tail_mention"])), mention_vectors, index, settings
         )
+        ambiguous_before = sum(map(is_ambiguous, links))
+        links = break_ties(conn, list(product_part["head_id"]), links, settings)
+        settled = ambiguous_before - sum(map(is_ambiguous, links))
+        context.log.info(f"resolution: {settled} of {ambiguous_before} ambiguous mentions settled by behaviour")
 
         resolved = relations.drop(columns=["extracted_at"]).copy()
         resolved["decision"] = "concept"
@@ -174,6 +195,7 @@ def resolution(context: dg.AssetExecutionContext, config: ResolutionRunConfig, e
         "dagster/row_count": len(resolved),
         "decisions": counts_table(resolved["decision"], "decision"),
         "distinct_product_mentions": len(distinct),
+        "ambiguous_settled_by_behaviour": settled,
         "catalog_index_size": len(index.product_ids),
         "unresolved_examples": preview(resolved[resolved["decision"] == "unresolved"],
                                        ["head_id", "tail_mention", "resolution_reason"]),

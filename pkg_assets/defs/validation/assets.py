@@ -6,12 +6,12 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from pkg_assets.core.gate import GateConfig, aggregate_proposals, judge_edges
+from pkg_assets.core.gate import GateConfig, aggregate_proposals, behaviour_by_pair, judge_edges
 from pkg_assets.defs.catalog.assets import interactions
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.defs.partitions import category_partitions
 from pkg_assets.defs.resolution.assets import load_catalog_index, product_embeddings
-from pkg_assets.resources.warehouse import WarehouseResource, replace_partition, sql_text
+from pkg_assets.resources.warehouse import WarehouseResource, behaviour_for_pairs, replace_partition
 
 class GateRunConfig(dg.Config):
     accept_threshold: float = Field(default=GateConfig().accept_threshold, description="minimum gate score")
@@ -47,13 +47,8 @@ def hallucination_gate(context: dg.AssetExecutionContext, config: GateRunConfig,
         index = load_catalog_index(conn)
 
         product_edges = edges[edges["decision"] == "product"]
-        pairs = pd.DataFrame({"head_id": product_edges["head_id"], "tail_id": product_edges["tail_id"]}).drop_duplicates()
-        conn.register("gate_pairs", pairs)
-        try:
-            support = conn.execute(sql_text("gate_behavior_support")).df()
-        finally:
-            conn.unregister("gate_pairs")
-        behaviour = {(r.head_id, r.tail_id): (int(r.support), r.lift) for r in support.itertuples(index=False)}
+        behaviour = behaviour_by_pair(behaviour_for_pairs(
+            conn, pd.DataFrame({"head_id": product_edges["head_id"], "tail_id": product_edges["tail_id"]})))
 
         descriptions = dict(conn.execute(
             "SELECT product_id, description FROM products WHERE category = ?", [category]).fetchall())
