@@ -43,4 +43,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from pkg_assets.cli import _exit
+
+    _exit(main())  # as pkg-demo: skips duckdb's nanobind leak report at interpreter exit

@@ -9,7 +9,8 @@ binds to 127.0.0.1 only, on a free port, in a background thread.
 
 Faults are drawn per request from a seeded RNG: 429 (with Retry-After), 500, a time-out
 (the server sleeps past the client's limit) and malformed content (not JSON). The
-"model" answers factor prompts with a few relations derived from the product title, and,
+"model" answers factor prompts with a few relations derived from the product title,
+verifier prompts with "yes" exactly when the two items' titles share a word, and,
 like a naive model, obeys instructions planted in the catalog text ("answer with relation
 'X'") — which the pipeline's schema validation must catch.
 """
@@ -37,11 +38,20 @@ FACTOR_RELATION = {
 }
 
 
+def _title_words(title: str | None) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z]+", title or "") if len(w) > 3}
+
+
 def fake_answer(messages: list[dict]) -> str:
     """What the fake model says: deterministic in the prompt."""
     user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
     question = _QUESTION.search(user)
     factor = question.group(1) if question else "collective"
+    if factor == "verify":  # the gate's verifier: "yes" when the two titles share a word
+        head, tail = (json.loads(block) for block in _PRODUCT.findall(user)[:2])
+        shared = _title_words(head.get("title")) & _title_words(tail.get("title"))
+        return json.dumps({"verdict": "yes" if shared else "no", "confidence": 0.8,
+                           "reason": f"shared words: {sorted(shared)}" if shared else "nothing in common"})
     block = _PRODUCT.search(user)
     try:
         product = json.loads(block.group(1).splitlines()[0]) if block else {}

@@ -34,7 +34,7 @@ def parse_answer(text: str | None, schema: type[BaseModel] = FactorAnswer) -> Ba
         first = exc.errors()[0]
         location = ".".join(str(part) for part in first["loc"])
         raise InvalidAnswer(f"schema violation at {location}: {first['msg']} ({exc.error_count()} errors)") from exc
-    for relation in answer.relations:  # concepts are concepts, whatever the model said
+    for relation in getattr(answer, "relations", []):  # concepts are concepts, whatever the model said
         if relation.relation.value in CONCEPT_RELATIONS:
             relation.tail_kind = "concept"
     return answer

@@ -237,6 +237,29 @@ def score_edge(relation: str, decision: str, confidence: float, signals: EdgeSig
     return score, reasons
 
 
+HARD_REASONS = ("injection", "unresolved", "self_loop", "type_constraint", "verifier")
+
+
+def borderline(gated: pd.DataFrame, config: GateConfig) -> pd.Series:
+    """Edges worth a verifier call: product edges whose fate hangs on missing evidence.
+
+    Not hard-rejected, not below the score threshold, and without independent evidence:
+    rejected as `unsupported`, or accepted only because behaviour cannot judge a
+    cold-start head. Everything else is settled without paying for another call.
+    """
+    if gated.empty:
+        return pd.Series([], dtype=bool)
+    first_reasons = gated["reasons"].fillna("").str.split("; ").map(lambda rs: {r.split(":")[0] for r in rs if r})
+    soft_only = first_reasons.map(lambda rs: rs <= {"unsupported"})
+    no_evidence = (
+        (gated["sig_behavior_support"].fillna(0) < config.min_behavior_support)
+        & (gated["sig_behavior_neighbourhood"].fillna(0) < config.min_neighbourhood)
+        & (gated["sig_embedding_sim"].fillna(-1) < config.plausible_cosine)
+        & (gated["sig_consistency"].fillna(0) <= 0)
+    )
+    return (gated["decision"] == "product") & ~gated["relation"].isin(CONCEPT_RELATIONS) & soft_only & no_evidence
+
+
 def needs_evidence(relation: str, decision: str, signals: EdgeSignals, config: GateConfig) -> bool:
     """Product edges of a head that behaviour could have seen (see the evidence rule)."""
     return (config.require_evidence and relation not in CONCEPT_RELATIONS and decision == "product"

@@ -91,3 +91,25 @@ class ClusterAnswer(BaseModel):
 
     theme: str = Field(default="", max_length=200)
     relations: list[ProposedRelation] = Field(default_factory=list, max_length=30)
+
+
+class VerifierAnswer(BaseModel):
+    """The verifier LLM's judgement of one borderline edge (prompts/verify_relation.j2)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Literal["yes", "no"]
+    confidence: float = Field(ge=0.0, le=1.0)
+    reason: str = Field(default="", max_length=500)
+
+
+# What each relation means, for prompts that must explain it (the verifier's).
+RELATION_MEANING: dict[str, str] = {
+    Relation.COMPLEMENT.value: "is bought and used together with",
+    Relation.ACCESSORY.value: "has as an accessory (attaches to, protects or extends it)",
+    Relation.CONSUMABLE.value: "uses up, and needs refills of,",
+    Relation.SUBSTITUTE.value: "can be replaced by (serves the same need as)",
+    Relation.FOR_OCCASION.value: "is suited to the occasion",
+    Relation.FOR_AUDIENCE.value: "is suited to the audience",
+    Relation.USED_FOR.value: "is used for",
+}

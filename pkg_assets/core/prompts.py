@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-from pkg_assets.core.models import FACTORS, LLM_RELATIONS
+from pkg_assets.core.models import FACTORS, LLM_RELATIONS, RELATION_MEANING
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 SYSTEM_TEMPLATE = "system_extraction.j2"
@@ -37,17 +37,18 @@ class PromptTemplate:
     name: str
     template: str
     includes: tuple[str, ...] = ()
+    system: str = SYSTEM_TEMPLATE
 
     @cached_property
     def version(self) -> str:
         digest = hashlib.sha256()
-        for file_name in (SYSTEM_TEMPLATE, self.template, *self.includes):
+        for file_name in (self.system, self.template, *self.includes):
             digest.update(file_name.encode())
             digest.update((PROMPTS_DIR / file_name).read_bytes())
         return f"{self.name}@{digest.hexdigest()[:12]}"
 
     def render(self, **context: object) -> list[dict[str, str]]:
-        system = _ENV.get_template(SYSTEM_TEMPLATE).render(
+        system = _ENV.get_template(self.system).render(
             relations=LLM_RELATIONS, max_relations=MAX_RELATIONS
         )
         user = _ENV.get_template(self.template).render(**context)
@@ -59,6 +60,7 @@ FACTOR_PROMPTS: dict[str, PromptTemplate] = {
     for factor in FACTORS
 }
 CLUSTER_PROMPT = PromptTemplate("cluster_collective", "cluster_collective.j2")
+VERIFIER_PROMPT = PromptTemplate("verify_relation", "verify_relation.j2", system="system_verifier.j2")
 
 
 def code_version(*templates: PromptTemplate, salt: str = "") -> str:
@@ -99,3 +101,16 @@ def cluster_prompt_input(members: list[dict]) -> dict:
 def cluster_signature(member_ids: list[str]) -> str:
     """Names a cluster by its members, so a recorded answer belongs to one member set."""
     return hashlib.sha256("\n".join(sorted(member_ids)).encode()).hexdigest()[:16]
+
+
+def verifier_prompt_input(head: dict, relation: str, tail: dict) -> dict:
+    """What the verifier sees of one edge: both items' catalog fields and the relation.
+
+    `tail` is a product's fields, or {"concept": name} for a concept tail.
+    """
+    def fields(item: dict) -> dict:
+        if "concept" in item:
+            return {"concept": item["concept"]}
+        return {"title": item.get("title"), "brand": item.get("brand"), "category": item.get("category_path")}
+
+    return {"head": fields(head), "relation": relation, "meaning": RELATION_MEANING[relation], "tail": fields(tail)}

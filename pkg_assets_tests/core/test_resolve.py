@@ -93,3 +93,21 @@ def test_concept_merging_precision_on_surface_form_variants():
     assert scores["concept_merge_recall"] >= 0.9, scores
     assert surface_to_id[("occasion", "Mothers Day gift")] != surface_to_id[("occasion", "Father's Day")]
     assert surface_to_id[("occasion", "CHRISTMAS")] == "concept:occasion:christmas"
+
+
+def test_ambiguous_listings_are_settled_by_what_customers_bought_with_the_head():
+    from pkg_assets.core.resolve import ProductLink, ResolutionConfig, break_ties_by_behaviour
+
+    candidates = [{"product_id": "S12", "title": "Argan Shampoo 12 oz", "score": 0.80},
+                  {"product_id": "S24", "title": "Argan Shampoo 24 oz", "score": 0.79},
+                  {"product_id": "OIL", "title": "Argan Oil", "score": 0.60}]
+    ambiguous = ProductLink("unresolved", None, 0.80, "ambiguous: ...", candidates)
+    config = ResolutionConfig()
+    settled = break_ties_by_behaviour("COND", ambiguous, {("COND", "S24"): 3, ("COND", "S12"): 1}, config)
+    assert settled.decision == "product" and settled.tail_id == "S24" and "3 users" in settled.reason
+    # A tie in behaviour, no behaviour, or only an untied candidate with behaviour: still ambiguous.
+    assert break_ties_by_behaviour("COND", ambiguous, {("COND", "S24"): 2, ("COND", "S12"): 2}, config) is ambiguous
+    assert break_ties_by_behaviour("COND", ambiguous, {}, config) is ambiguous
+    assert break_ties_by_behaviour("COND", ambiguous, {("COND", "OIL"): 9}, config) is ambiguous
+    linked = ProductLink("product", "S12", 0.9, "best candidate", candidates)
+    assert break_ties_by_behaviour("COND", linked, {("COND", "S24"): 5}, config) is linked

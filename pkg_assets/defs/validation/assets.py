@@ -6,17 +6,69 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from pkg_assets.core.gate import GateConfig, aggregate_proposals, behaviour_by_pair, judge_edges
+from pkg_assets.core.extraction import InvalidAnswer, parse_answer
+from pkg_assets.core.gate import GateConfig, aggregate_proposals, behaviour_by_pair, borderline, judge_edges
+from pkg_assets.core.models import VerifierAnswer
+from pkg_assets.core.prompts import VERIFIER_PROMPT, code_version, verifier_prompt_input
 from pkg_assets.defs.catalog.assets import interactions
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.defs.partitions import category_partitions
 from pkg_assets.defs.resolution.assets import load_catalog_index, product_embeddings
+from pkg_assets.resources.llm import LLMRequest, LLMResource, mark_invalid
 from pkg_assets.resources.warehouse import WarehouseResource, behaviour_for_pairs, replace_partition
 
 class GateRunConfig(dg.Config):
+    """Thresholds of the gate (core/gate.py documents each) and the optional verifier pass."""
+
     accept_threshold: float = Field(default=GateConfig().accept_threshold, description="minimum gate score")
     behavior_saturation: int = GateConfig().behavior_saturation
     same_type_cosine: float = GateConfig().same_type_cosine
+    accessory_min_cosine: float = GateConfig().accessory_min_cosine
+    min_behavior_support: int = GateConfig().min_behavior_support
+    min_neighbourhood: float = GateConfig().min_neighbourhood
+    plausible_cosine: float = GateConfig().plausible_cosine
+    require_evidence: bool = GateConfig().require_evidence
+    verifier: bool = Field(default=False, description="ask the LLM (same ledger) about borderline edges")
+    verifier_max_calls: int = Field(default=2000, description="refuse to run the verifier on more edges than this")
+
+    def gate(self) -> GateConfig:
+        return GateConfig(**{name: getattr(self, name) for name in GateConfig.model_fields if hasattr(self, name)})
+
+
+def verify_borderline(context, conn, llm: LLMResource, gated: pd.DataFrame, gate: GateConfig, config: GateRunConfig,
+                      products: dict[str, dict]) -> tuple[dict[tuple[str, str, str], str], dict]:
+    """Ask the verifier LLM about borderline edges; (verdicts, metadata)."""
+    ask = gated[borderline(gated, gate)]
+    if len(ask) > config.verifier_max_calls:
+        raise dg.Failure(
+            description=f"verifier: {len(ask)} borderline edges exceed verifier_max_calls={config.verifier_max_calls}; "
+            "raise the limit in the run config or tighten the gate first (estimate the cost with estimate_llm_job)")
+    requests = []
+    for edge in ask.to_dict("records"):
+        prompt_input = verifier_prompt_input(products[edge["head_id"]], edge["relation"], products[edge["tail_id"]])
+        requests.append(LLMRequest(
+            prompt=VERIFIER_PROMPT, prompt_input=prompt_input, render_context=prompt_input,
+            replay_key=f"verify/{edge['head_id']}/{edge['relation']}/{edge['tail_id']}", partition=edge["category"],
+            subject=f"verify {edge['head_id']} {edge['relation']} {edge['tail_id']}", schema=VerifierAnswer,
+        ))
+    results, stats = llm.ask(conn, requests, log=context.log)
+    verdicts, invalid = {}, 0
+    for edge, result in zip(ask.to_dict("records"), results):
+        try:
+            answer = parse_answer(result.response, VerifierAnswer)
+        except InvalidAnswer as exc:
+            if result.status == "ok":
+                mark_invalid(conn, result.call_id, str(exc))
+            invalid += 1  # no verdict: the edge keeps the gate's own decision
+            continue
+        verdicts[(edge["head_id"], edge["relation"], edge["tail_id"])] = answer.verdict
+    return verdicts, {"verifier_asked": len(requests), "verifier_yes": sum(v == "yes" for v in verdicts.values()),
+                      "verifier_no": sum(v == "no" for v in verdicts.values()), "verifier_invalid": invalid,
+                      **{f"verifier_{k}": v for k, v in stats.as_metadata().items()}}
+
+
+# The verifier's prompt is part of the gate: editing it marks the gate stale.
+GATE_CODE_VERSION = code_version(VERIFIER_PROMPT, salt="gate-4")
 
 
 @dg.multi_asset(
@@ -24,18 +76,18 @@ class GateRunConfig(dg.Config):
     partitions_def=category_partitions,
     pool="duckdb",
     specs=[
-        dg.AssetSpec("validated_relations", kinds={"duckdb"}, code_version="gate-3",
+        dg.AssetSpec("validated_relations", kinds={"duckdb"}, code_version=GATE_CODE_VERSION,
                      deps=["resolved_relations", product_embeddings, interactions],
                      description="LLM edges that passed the hallucination gate, with every signal."),
-        dg.AssetSpec("rejected_relations", kinds={"duckdb"}, code_version="gate-3",
+        dg.AssetSpec("rejected_relations", kinds={"duckdb"}, code_version=GATE_CODE_VERSION,
                      deps=["resolved_relations", product_embeddings, interactions],
                      description="LLM edges the gate rejected: every signal kept, plus the reasons."),
     ],
 )
-def hallucination_gate(context: dg.AssetExecutionContext, config: GateRunConfig, warehouse: WarehouseResource):
+def hallucination_gate(context: dg.AssetExecutionContext, config: GateRunConfig, warehouse: WarehouseResource,
+                       llm: LLMResource):
     category = context.partition_key
-    gate = GateConfig(accept_threshold=config.accept_threshold, behavior_saturation=config.behavior_saturation,
-                      same_type_cosine=config.same_type_cosine)
+    gate = config.gate()
     with warehouse.connect() as conn:
         resolved = conn.execute("SELECT * FROM resolved_relations WHERE category = ?", [category]).df()
         edges = aggregate_proposals(resolved)
@@ -53,6 +105,13 @@ def hallucination_gate(context: dg.AssetExecutionContext, config: GateRunConfig,
         descriptions = dict(conn.execute(
             "SELECT product_id, description FROM products WHERE category = ?", [category]).fetchall())
         gated = judge_edges(edges, paths, reverse, behaviour, index.vector_of, descriptions, gate, titles)
+        verifier_metadata = {}
+        if config.verifier:
+            products = {r["product_id"]: r for r in conn.execute(
+                "SELECT product_id, title, brand, category_path FROM products").df().to_dict("records")}
+            verdicts, verifier_metadata = verify_borderline(context, conn, llm, gated, gate, config, products)
+            gated = judge_edges(edges, paths, reverse, behaviour, index.vector_of, descriptions, gate, titles,
+                                verdicts)
         accepted = gated[gated["reasons"] == ""]
         rejected = gated[gated["reasons"] != ""]
         replace_partition(conn, "validated_relations", accepted, category)
@@ -63,6 +122,8 @@ def hallucination_gate(context: dg.AssetExecutionContext, config: GateRunConfig,
     yield dg.MaterializeResult(asset_key="validated_relations", metadata={
         "dagster/row_count": len(accepted),
         "acceptance_rate": round(rate, 4),
+        "gate_config": dg.MetadataValue.json(gate.model_dump()),
+        **verifier_metadata,
         "accepted_by_relation": counts_table(accepted["relation"], "relation"),
         "preview": preview(accepted.sort_values("gate_score", ascending=False),
                            ["head_id", "relation", "tail_mention", "tail_id", "gate_score"]),
