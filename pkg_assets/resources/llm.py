@@ -46,6 +46,7 @@ class LLMRequest:
     partition: str | None = None
     subject: str = ""  # a human name for logs and errors ("product B00X / complements")
     schema: type[BaseModel] | None = None  # the answer's pydantic schema, for structured output
+    temperature: float | None = None  # None: the resource's temperature
 
     @property
     def input_hash(self) -> str:
@@ -298,7 +299,7 @@ class LLMResource(dg.ConfigurableResource):
         kwargs: dict = {
             "model": self.model,
             "messages": messages,
-            "temperature": self.temperature,
+            "temperature": self.temperature if request.temperature is None else request.temperature,
             "timeout": self.timeout_s,
             "num_retries": 0,  # retries are ours (tenacity), counted in the ledger
             "max_retries": 0,
@@ -380,7 +381,8 @@ class LLMResource(dg.ConfigurableResource):
             [
                 result.call_id, self.model, request.prompt.name, request.prompt.version,
                 request.input_hash, request.partition, request.subject,
-                json.dumps({"messages": result.messages, "input": request.prompt_input},
+                json.dumps({"messages": result.messages, "input": request.prompt_input,
+                            "temperature": self.temperature if request.temperature is None else request.temperature},
                            ensure_ascii=False, default=str),
                 result.response, result.status, result.error, result.prompt_tokens,
                 result.completion_tokens, result.cost_usd, result.latency_ms, result.attempts,

@@ -44,14 +44,15 @@ class Pipeline:
         self.instance.add_dynamic_partitions("category", ["Kitchen"])
         assert self.run(["products"]).success
 
-    def run(self, assets, job: str | None = None):
+    def run(self, assets, job: str | None = None, ops: dict | None = None):
         from pkg_assets.definitions import make_definitions
 
         with _env(self.env):
             defs = make_definitions()
             target = defs.resolve_job_def(job) if job else defs.resolve_implicit_global_asset_job_def().get_subset(
                 asset_selection={dg.AssetKey(a) for a in assets})
-            return target.execute_in_process(instance=self.instance, partition_key="Kitchen", run_config=QUIET,
+            return target.execute_in_process(instance=self.instance, partition_key="Kitchen",
+                                             run_config={**QUIET, **({"ops": ops} if ops else {})},
                                              raise_on_error=False)
 
     def query(self, sql):
@@ -185,3 +186,22 @@ def test_tokens_per_minute_budget_spaces_the_calls(tmp_path):
     # 60,000 tokens/min = a bucket of 1,000 refilled 1,000 per second; each request reserves
     # its prompt (~300-400 tokens) plus 250 for the answer, so six cannot pass in under ~2 s.
     assert created[-1] - created[0] >= 1.5
+
+
+def test_several_samples_per_prompt_make_the_gate_see_self_consistency(tmp_path):
+    with FakeLLMServer() as server:
+        pipeline = Pipeline(tmp_path, server, n_products=3)
+        sampled = {"llm_relations": {"config": {"samples_per_prompt": 2, "factors": ["complements"]}}}
+        assert pipeline.run(["llm_relations"], ops=sampled).success
+        # Sample 2 is its own ledger row (its own cache key), asked at the sampling temperature.
+        calls = pipeline.query("SELECT subject, request FROM llm_calls ORDER BY subject")
+        assert len(calls) == 6 and sum("#sample2" in subject for subject, _ in calls) == 3
+        temperatures = sorted(json.loads(request)["temperature"] for _, request in calls)
+        assert temperatures == [0.0] * 3 + [0.8] * 3
+        assert pipeline.run(["product_embeddings", "llm_relations", "resolved_relations", "concepts",
+                             "validated_relations", "rejected_relations"], ops=sampled).success
+        assert server.stats["requests"] == 6  # the re-run is answered from the ledger
+    gated = pipeline.query("""SELECT len(call_ids), sig_consistency FROM validated_relations
+                              UNION ALL SELECT len(call_ids), sig_consistency FROM rejected_relations""")
+    # The fake model answers both samples alike: every edge was proposed twice.
+    assert gated and all(n == 2 and consistency == 0.5 for n, consistency in gated)

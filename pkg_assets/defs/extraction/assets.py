@@ -25,13 +25,25 @@ LLM_RELATIONS_COLUMNS = [
 class ExtractionConfig(dg.Config):
     force: bool = Field(default=False, description="ask the LLM again even when the ledger has an answer")
     factors: list[str] = Field(default=list(FACTORS), description="factor prompts to ask")
+    samples_per_prompt: int = Field(
+        default=1, ge=1, le=10,
+        description="answers per prompt: the first at the model's temperature, the others sampled at "
+        "`sample_temperature`; the gate counts a relation proposed in several samples as self-consistent")
+    sample_temperature: float = Field(default=0.8, ge=0.0, le=2.0, description="temperature of the extra samples")
 
 
 def category_products(conn, category: str) -> list[dict]:
     return conn.execute("SELECT * FROM products WHERE category = ? ORDER BY product_id", [category]).df().to_dict("records")
 
 
-def factor_requests(product_rows: list[dict], factors: list[str], category: str) -> list[LLMRequest]:
+def factor_requests(product_rows: list[dict], factors: list[str], category: str, samples: int = 1,
+                    sample_temperature: float | None = None) -> list[LLMRequest]:
+    """One request per product, factor and sample.
+
+    Sample 1 is the plain prompt (its ledger key and replay key are the same as without
+    sampling). Samples 2..n add their number to the cache key's input, so each is its own
+    ledger row, and are asked at `sample_temperature`.
+    """
     unknown = set(factors) - set(FACTORS)
     if unknown:
         raise dg.Failure(f"unknown factor(s) {sorted(unknown)}; known: {list(FACTORS)}")
@@ -39,16 +51,24 @@ def factor_requests(product_rows: list[dict], factors: list[str], category: str)
     for product in product_rows:
         prompt_input = product_prompt_input(product)
         for factor in factors:
-            requests.append(LLMRequest(
-                prompt=FACTOR_PROMPTS[factor],
-                prompt_input=prompt_input,
-                render_context={"product": prompt_input},
-                replay_key=f"{product['product_id']}/{factor}",
-                partition=category,
-                subject=f"product {product['product_id']} ({product['title'][:60]}) / {factor}",
-                schema=FactorAnswer,
-            ))
+            for sample in range(1, samples + 1):
+                suffix = "" if sample == 1 else f"#sample{sample}"
+                requests.append(LLMRequest(
+                    prompt=FACTOR_PROMPTS[factor],
+                    prompt_input=prompt_input if sample == 1 else {**prompt_input, "sample": sample},
+                    render_context={"product": prompt_input},
+                    replay_key=f"{product['product_id']}/{factor}{suffix}",
+                    partition=category,
+                    subject=f"product {product['product_id']} ({product['title'][:60]}) / {factor}{suffix}",
+                    schema=FactorAnswer,
+                    temperature=None if sample == 1 else sample_temperature,
+                ))
     return requests
+
+
+def factor_of(request: LLMRequest) -> str:
+    """The factor a request asks about (its replay key is `<product>/<factor>[#sample<n>]`)."""
+    return request.replay_key.split("#", 1)[0].rsplit("/", 1)[1]
 
 
 @dg.asset(
@@ -67,8 +87,10 @@ def llm_relations(context: dg.AssetExecutionContext, config: ExtractionConfig, l
     category = context.partition_key
     with warehouse.connect() as conn:
         product_rows = category_products(conn, category)
-        requests = factor_requests(product_rows, config.factors, category)
-        context.log.info(f"{len(product_rows)} products x {len(config.factors)} factors = {len(requests)} prompts")
+        requests = factor_requests(product_rows, config.factors, category, config.samples_per_prompt,
+                                   config.sample_temperature)
+        context.log.info(f"{len(product_rows)} products x {len(config.factors)} factors x "
+                         f"{config.samples_per_prompt} samples = {len(requests)} prompts")
         results, stats = llm.ask(conn, requests, force=config.force, log=context.log)
 
         rows: list[dict] = []
@@ -76,7 +98,7 @@ def llm_relations(context: dg.AssetExecutionContext, config: ExtractionConfig, l
         for result in results:
             if result.status == "error":
                 continue
-            factor = result.request.replay_key.rsplit("/", 1)[1]
+            factor = factor_of(result.request)
             try:
                 answer = parse_factor_answer(result.response)
             except InvalidAnswer as exc:
@@ -110,6 +132,7 @@ def llm_relations(context: dg.AssetExecutionContext, config: ExtractionConfig, l
 
 class EstimateConfig(dg.Config):
     factors: list[str] = Field(default=list(FACTORS), description="factor prompts to estimate")
+    samples_per_prompt: int = Field(default=1, ge=1, le=10, description="answers per prompt, as in llm_relations")
 
 
 @dg.op(
@@ -122,7 +145,8 @@ def estimate_llm_relations(context: dg.OpExecutionContext, config: EstimateConfi
     category = context.partition_key
     with warehouse.connect() as conn:
         product_rows = category_products(conn, category)
-        estimate = llm.estimate(conn, factor_requests(product_rows, config.factors, category))
+        estimate = llm.estimate(conn, factor_requests(product_rows, config.factors, category,
+                                                               config.samples_per_prompt))
     metadata = {**estimate.as_metadata(), "model": llm.model, "products": len(product_rows)}
     context.log.info(f"estimate for {category!r}: {metadata}")
     context.log_event(dg.AssetObservation(asset_key="llm_relations", partition=category, metadata=metadata))
