@@ -1,0 +1,138 @@
+"""Serving the published demo graph: lookups, explanations, HTTP, reload under load."""
+
+import shutil
+import socket
+import threading
+import time
+from contextlib import contextmanager
+
+import duckdb
+import httpx
+import pytest
+
+from pkg_assets.serving import GraphService, ServedGraph, UnknownProduct
+from pkg_assets.serving.http import make_app
+
+
+@pytest.fixture()
+def snapshot(demo_run, tmp_path):
+    """A private copy of the demo snapshot (tests here replace it)."""
+    path = tmp_path / "snapshot" / "pkg.duckdb"
+    path.parent.mkdir()
+    shutil.copy(demo_run.snapshot, path)
+    return path
+
+
+def _topk(path, product_id, relation="*"):
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return conn.execute("SELECT dst_id, weight FROM pkg_topk WHERE src_id = ? AND relation = ? ORDER BY rank",
+                            [product_id, relation]).fetchall()
+
+
+def test_related_returns_the_published_top_k_lists(snapshot):
+    graph = ServedGraph(snapshot)
+    with duckdb.connect(str(snapshot), read_only=True) as conn:
+        keys = conn.execute("SELECT DISTINCT src_id, relation FROM pkg_topk").fetchall()
+    assert len(keys) == len(graph.rows) > 100
+    for product_id, relation in keys:
+        expected = [(dst, pytest.approx(weight, abs=1e-6)) for dst, weight in _topk(snapshot, product_id, relation)]
+        assert graph.related(product_id, 100, None if relation == "*" else relation) == expected
+    assert graph.related("D0011", 3) == graph.related("D0011", 100)[:3]
+    assert graph.related("D0011", 10, "complement")  # carnations have complements
+    with pytest.raises(UnknownProduct):
+        graph.related("NOPE", 10)
+
+
+def test_explain_shows_direct_edges_with_evidence_and_shared_concepts(snapshot):
+    graph = ServedGraph(snapshot)
+    paths = graph.explain("D0011", "D0041")  # carnations and a Mother's Day card
+    direct = [p for p in paths if p["path"] == "direct"]
+    shared = [p for p in paths if p["path"] == "shared_concept"]
+    assert any(p["relation"] == "co_purchased" and p["evidence"][0]["evidence"]["support"] > 0 for p in direct)
+    assert any(p["via"] == "concept:occasion:mother-day" for p in shared)
+    assert all(p["src_id"] in ("D0011", "D0041") and p["dst_id"] in ("D0011", "D0041") for p in paths)
+    complement = graph.explain("D0011", graph.related("D0011", 1, "complement")[0][0])
+    llm = next(p for p in complement if p["relation"] == "complement")
+    assert "llm_individual" in llm["sources"] and llm["rationale"]
+    with pytest.raises(UnknownProduct):
+        graph.explain("D0011", "NOPE")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(service: GraphService):
+    """The HTTP endpoint on a free loopback port, in a thread; yields its base URL."""
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(make_app(service), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 10
+    while not server.started and time.time() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_http_endpoint(snapshot):
+    with serving(GraphService(snapshot)) as url, httpx.Client(base_url=url) as client:
+        _check_endpoint(client, snapshot)
+
+
+def _check_endpoint(client, snapshot):
+    body = client.get("/related/D0011", params={"k": 5}).json()
+    assert [r["product_id"] for r in body["related"]] == [dst for dst, _ in _topk(snapshot, "D0011")[:5]]
+    assert client.get("/related/D0011", params={"relation": "complement"}).json()["relation"] == "complement"
+    assert client.get("/related/NOPE").status_code == 404
+    assert client.get("/related/D0011", params={"k": "ten"}).status_code == 400
+    assert client.get("/related/D0011", params={"relation": "enemy"}).status_code == 400
+    assert client.get("/explain/D0011/D0041").json()["paths"]
+    assert client.get("/health").json()["edges"] > 0
+
+
+def test_reload_under_load_drops_no_request_and_never_mixes_graphs(snapshot, tmp_path):
+    old = [dst for dst, _ in _topk(snapshot, "D0011")]
+    # The next snapshot: D0011 keeps only its top 2 neighbours.
+    fresh = tmp_path / "next.duckdb"
+    shutil.copy(snapshot, fresh)
+    with duckdb.connect(str(fresh)) as conn:
+        conn.execute("DELETE FROM pkg_topk WHERE src_id = 'D0011' AND relation = '*' AND rank > 2")
+    new = old[:2]
+
+    service = GraphService(snapshot, grace_seconds=0.5)
+    seen, errors, stop = [], [], threading.Event()
+
+    def hammer(url):
+        with httpx.Client(base_url=url) as client:
+            while not stop.is_set():
+                try:
+                    response = client.get("/related/D0011", params={"k": 50})
+                    response.raise_for_status()
+                    seen.append([r["product_id"] for r in response.json()["related"]])
+                except Exception as exc:  # any dropped or failed request fails the test
+                    errors.append(repr(exc))
+
+    with serving(service) as url:
+        readers = [threading.Thread(target=hammer, args=(url,)) for _ in range(4)]
+        for reader in readers:
+            reader.start()
+        time.sleep(0.3)
+        shutil.move(fresh, snapshot)  # published by rename, as pkg_snapshot does
+        with httpx.Client(base_url=url) as client:
+            assert client.post("/reload").json()["reloaded"] is True
+        time.sleep(0.8)  # past the grace period: the old graph is closed by now
+        stop.set()
+        for reader in readers:
+            reader.join()
+    assert not errors
+    assert {tuple(s) for s in seen} == {tuple(old), tuple(new)}  # one graph or the other, never a mix
+    assert seen[-1] == new and service.reloads == 1
