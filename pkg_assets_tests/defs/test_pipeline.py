@@ -152,6 +152,35 @@ def test_snapshot_readers_keep_their_graph_while_a_new_one_is_published(demo_run
     assert not list(demo_run.snapshot.parent.glob(".*.tmp"))
 
 
+def test_a_reader_loop_never_sees_an_error_or_a_partial_graph_while_the_graph_is_rebuilt(demo_run):
+    import threading
+
+    reads, errors, stop = [], [], threading.Event()
+
+    def read_loop():
+        while not stop.is_set():
+            try:
+                with duckdb.connect(str(demo_run.snapshot), read_only=True) as conn:
+                    declared, edges, topk_sources = conn.execute(
+                        "SELECT n_edges, (SELECT count(*) FROM pkg_edges), (SELECT count(DISTINCT src_id) FROM pkg_topk)"
+                        " FROM snapshot_info").fetchall()[0]
+                reads.append((declared, edges, topk_sources))
+            except Exception as exc:
+                errors.append(repr(exc))
+
+    reader = threading.Thread(target=read_loop)
+    reader.start()
+    try:
+        for _ in range(2):
+            assert demo_run.execute("graph_job").success
+    finally:
+        stop.set()
+        reader.join()
+    assert not errors and len(reads) > 10
+    # Every read saw a whole graph: the edge count it declares is the edge count it has.
+    assert all(declared == edges and topk > 0 for declared, edges, topk in reads)
+
+
 @pytest.mark.parametrize("fmt", ["csv"])
 def test_products_asset_on_a_csv_catalog_quarantines_bad_rows(tmp_path, fmt):
     from pkg_assets.definitions import make_definitions
