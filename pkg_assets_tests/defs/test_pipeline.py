@@ -201,3 +201,12 @@ def test_products_asset_on_a_csv_catalog_quarantines_bad_rows(tmp_path, fmt):
             ("A1", "Kettle", "Kitchen"), ("A4", "Tea & Co", "Pantry")]
         reasons = [r for (r,) in conn.execute("SELECT reason FROM products_rejected ORDER BY source_row").fetchall()]
         assert reasons == ["duplicate product_id (first seen at row 1)", "empty title", "unparsable price '??'"]
+
+
+def test_graph_evaluation_reports_every_recommender_at_10_and_20(demo_run):
+    rows = demo_run.query("SELECT recommender, metric, k, value FROM graph_evaluation WHERE k IS NOT NULL")
+    found = {(r, m, k): v for r, m, k, v in rows}
+    recommenders = {"popularity", "cooccurrence_knn", "graph_behaviour", "graph_fused"}
+    assert set(found) == {(r, m, k) for r in recommenders for m in ("recall", "ndcg") for k in (10, 20)}
+    assert all(0 <= v <= 1 for v in found.values())
+    assert found[("graph_fused", "ndcg", 10)] > found[("popularity", "ndcg", 10)]

@@ -1,38 +1,61 @@
 """Offline evaluation of the graph against real behaviour (leave-last-out)."""
 
 
-from collections import Counter, defaultdict
 from datetime import datetime, timezone
 
 import dagster as dg
+import duckdb
 import pandas as pd
+from pydantic import Field
 
 from pkg_assets.core.metrics import evaluate, leave_last_out
+from pkg_assets.core.recommend import (
+    cooccurrence_knn_recommender,
+    graph_recommender,
+    popularity_order,
+    popularity_recommender,
+)
 from pkg_assets.defs.behavior.assets import mine_behavior
 from pkg_assets.defs.graph.assets import pkg_edges
-from pkg_assets.resources.warehouse import WarehouseResource, replace_table
+from pkg_assets.resources.warehouse import WarehouseResource, ensure_tables, replace_table, sql_text
 
-RECENT_ITEMS = 3
-DECAY = 0.7
+# Tables the graph build reads besides behaviour: the knowledge side of the PKG.
+KNOWLEDGE_TABLES = ("products", "validated_relations", "cluster_knowledge", "product_clusters")
 
 
-def neighbour_recommender(edges: pd.DataFrame, popularity: list[str]):
-    """Score items by summed edge weights from the recent history, pad with popular items."""
-    neighbours: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for src, dst, weight in edges[["src_id", "dst_id", "weight"]].itertuples(index=False):
-        neighbours[src].append((dst, float(weight)))
+class GraphEvaluationConfig(dg.Config):
+    """How the evaluation graph is mined and walked. Defaults chosen on the Beauty *validation*
+    split (each user's second-to-last item; `benchmarks/recsys.py --tune`), never on the test item."""
 
-    def recommend(history: list[str], k: int) -> list[str]:
-        scores: Counter = Counter()
-        for age, item in enumerate(reversed(history[-RECENT_ITEMS:])):
-            for dst, weight in neighbours.get(item, ()):
-                scores[dst] += weight * DECAY ** age
-        ranked = [item for item, _ in scores.most_common(k)]
-        seen = set(ranked)
-        ranked += [item for item in popularity if item not in seen][: max(0, k - len(ranked))]
-        return ranked
+    window: int = Field(default=5, description="behaviour mining window on the training split")
+    min_support: int = Field(default=1, description="behaviour mining minimum support on the training split")
+    recent: int = Field(default=5, description="history items that vote (the most recent ones)")
+    decay: float = Field(default=0.5, description="vote weight multiplier per step back in the history")
+    next_item_weight: float = Field(default=3.0, description="weight of next_item edges relative to the others")
 
-    return recommend
+
+def evaluation_graph(conn: duckdb.DuckDBPyConnection, train: pd.DataFrame, window: int,
+                     min_support: int) -> pd.DataFrame:
+    """The PKG as production builds it (sql/pkg_edges_build.sql), but with behaviour mined from
+    the training split only, so no test item leaks into the graph. Product-to-product edges."""
+    conn.register("eval_train", train)
+    try:
+        select = mine_behavior(conn, "SELECT user_id, product_id, position FROM eval_train", window, min_support)
+        behaviour = conn.execute(select, {"window": window, "min_support": min_support}).df()
+    finally:
+        conn.unregister("eval_train")
+    knowledge = {table: conn.execute(f"SELECT * FROM {table}").df() for table in KNOWLEDGE_TABLES}
+    with duckdb.connect() as scratch:  # the same build SQL, over a private copy of its inputs
+        ensure_tables(scratch)
+        for table, frame in {**knowledge, "behavior_edges": behaviour}.items():
+            if len(frame):
+                scratch.register("incoming", frame)
+                scratch.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+                scratch.unregister("incoming")
+        return scratch.execute(
+            f"SELECT src_id, relation, dst_id, weight, sources FROM ({sql_text('pkg_edges_build')}) "
+            "WHERE dst_type = 'product'"
+        ).df()
 
 
 @dg.asset(
@@ -40,25 +63,17 @@ def neighbour_recommender(edges: pd.DataFrame, popularity: list[str]):
     deps=[pkg_edges, "interactions"],
     kinds={"duckdb", "pandas"},
     pool="duckdb",
-    description="Recall@k / NDCG@k (leave-last-out, ranking over all items) of popularity, behaviour "
-    "co-occurrence, the LLM graph, and the fused graph; plus how often gated LLM edges agree with behaviour. "
-    "Behaviour edges here are re-mined from the training split only, so the test item never leaks.",
+    description="Recall@10/20 and NDCG@10/20 (leave-last-out per user, ranking over all items, history "
+    "excluded) of popularity, item co-occurrence kNN, the graph from behaviour alone and the fused graph "
+    "(behaviour + gated LLM edges): history -> neighbours in the PKG. The graph is rebuilt from the "
+    "training split with the production SQL, so the test item never leaks.",
 )
-def graph_evaluation(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def graph_evaluation(context: dg.AssetExecutionContext, config: GraphEvaluationConfig,
+                     warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as conn:
         interactions = conn.execute("SELECT user_id, product_id, position FROM interactions").df()
         train, test = leave_last_out(interactions)
-        conn.register("eval_train", train)
-        try:
-            select = mine_behavior(conn, "SELECT * FROM eval_train", window=5, min_support=1)
-            train_behaviour = conn.execute(select, {"window": 5, "min_support": 1}).df()
-        finally:
-            conn.unregister("eval_train")
-        train_behaviour["weight"] = train_behaviour["score"]
-        llm_edges = conn.execute(
-            "SELECT head_id AS src_id, tail_id AS dst_id, gate_score AS weight FROM validated_relations "
-            "WHERE decision = 'product'"
-        ).df()
+        edges = evaluation_graph(conn, train, config.window, config.min_support)
         agreement = conn.execute(
             """
             SELECT 'accepted' AS side, avg((sig_behavior_support > 0)::INT) AS share FROM validated_relations
@@ -69,18 +84,20 @@ def graph_evaluation(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         ).df().set_index("side")["share"].to_dict()
 
     histories = train.groupby("user_id")["product_id"].agg(list).to_dict()
-    popularity = train["product_id"].value_counts().index.tolist()
+    popularity = popularity_order(train)
+    walk = {"recent": config.recent, "decay": config.decay, "relation_weights": {"next_item": config.next_item_weight}}
+    from_behaviour = edges[edges["sources"].map(lambda s: "behavior" in list(s))]
     recommenders = {
-        "popularity": lambda history, k: popularity[:k],
-        "behavior_cooccurrence": neighbour_recommender(train_behaviour, popularity),
-        "llm_graph": neighbour_recommender(llm_edges, popularity),
-        "fused_graph": neighbour_recommender(pd.concat([train_behaviour[["src_id", "dst_id", "weight"]], llm_edges]),
-                                             popularity),
+        "popularity": popularity_recommender(train),
+        "cooccurrence_knn": cooccurrence_knn_recommender(train) if len(train) else popularity_recommender(train),
+        "graph_behaviour": graph_recommender(from_behaviour, popularity, **walk),
+        "graph_fused": graph_recommender(edges, popularity, **walk),
     }
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     rows = []
     for name, recommend in recommenders.items():
         scores = evaluate(recommend, histories, test)
+        context.log.info(f"{name}: " + ", ".join(f"{m} {v:.4f}" for m, v in scores.items() if m != "users"))
         for metric, value in scores.items():
             if metric == "users":
                 continue
@@ -94,14 +111,17 @@ def graph_evaluation(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     frame = pd.DataFrame(rows)
     with warehouse.connect() as conn:
         replace_table(conn, "graph_evaluation", frame)
-    table = frame[frame["k"] == 10].pivot(index="recommender", columns="metric", values="value").round(4)
-    md = "| recommender | recall@10 | ndcg@10 |\n|---|---|---|\n" + "\n".join(
-        f"| {name} | {row['recall']:.4f} | {row['ndcg']:.4f} |" for name, row in table.iterrows()
+    ranked = frame[frame["k"].notna()]
+    table = ranked.pivot_table(index="recommender", columns=["metric", "k"], values="value")
+    md = "| recommender | Recall@10 | NDCG@10 | Recall@20 | NDCG@20 |\n|---|---|---|---|---|\n" + "\n".join(
+        f"| {name} | {row[('recall', 10)]:.4f} | {row[('ndcg', 10)]:.4f} | {row[('recall', 20)]:.4f} | "
+        f"{row[('ndcg', 20)]:.4f} |" for name, row in table.loc[list(recommenders)].iterrows()
     )
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(frame),
         "test_users": len(test),
-        "results@10": dg.MetadataValue.md(md),
-        **{f"{name}_ndcg10": float(table.loc[name, "ndcg"]) for name in table.index},
+        "evaluation_graph_edges": len(edges),
+        "results": dg.MetadataValue.md(md),
+        **{f"{name}_ndcg10": round(float(table.loc[name, ("ndcg", 10)]), 4) for name in recommenders},
         "llm_edges_with_behavior_support": round(float(agreement.get("accepted") or 0.0), 4),
     })
