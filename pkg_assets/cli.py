@@ -135,6 +135,8 @@ def demo_main(argv: list[str] | None = None) -> int:
         f"{settings.snapshot_path()}', read_only=True); "
         "print(c.sql('SELECT * FROM related_products WHERE relation = \\'*\\' LIMIT 10'))\""
     )
+    print(f"serve it:  {Path(sys.executable).with_name('pkg-serve')} --snapshot {settings.snapshot_path()} --port 8000"
+          "   (then http://127.0.0.1:8000/related/<product_id>)")
     if home is not None:
         print(f"open the UI:  DAGSTER_HOME={home} .venv/bin/dagster dev   (then http://127.0.0.1:3000)")
     return 0
