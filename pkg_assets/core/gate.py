@@ -237,9 +237,6 @@ def score_edge(relation: str, decision: str, confidence: float, signals: EdgeSig
     return score, reasons
 
 
-HARD_REASONS = ("injection", "unresolved", "self_loop", "type_constraint", "verifier")
-
-
 def borderline(gated: pd.DataFrame, config: GateConfig) -> pd.Series:
     """Edges worth a verifier call: product edges whose fate hangs on missing evidence.
 
@@ -249,15 +246,26 @@ def borderline(gated: pd.DataFrame, config: GateConfig) -> pd.Series:
     """
     if gated.empty:
         return pd.Series([], dtype=bool)
-    first_reasons = gated["reasons"].fillna("").str.split("; ").map(lambda rs: {r.split(":")[0] for r in rs if r})
-    soft_only = first_reasons.map(lambda rs: rs <= {"unsupported"})
-    no_evidence = (
-        (gated["sig_behavior_support"].fillna(0) < config.min_behavior_support)
-        & (gated["sig_behavior_neighbourhood"].fillna(0) < config.min_neighbourhood)
-        & (gated["sig_embedding_sim"].fillna(-1) < config.plausible_cosine)
-        & (gated["sig_consistency"].fillna(0) <= 0)
-    )
+    reasons = gated["reasons"].fillna("").str.split("; ").map(lambda rs: {r.split(":")[0] for r in rs if r})
+    soft_only = reasons.map(lambda rs: rs <= {"unsupported"})
+    no_evidence = pd.Series([not evidence(signals_of(row), config) for row in gated.to_dict("records")],
+                            index=gated.index)
     return (gated["decision"] == "product") & ~gated["relation"].isin(CONCEPT_RELATIONS) & soft_only & no_evidence
+
+
+def signals_of(row: dict) -> EdgeSignals:
+    """The signals stored on a judged edge (a GATED_COLUMNS row), back as EdgeSignals."""
+    def value(column, default):
+        found = row.get(column)
+        return default if found is None or (isinstance(found, float) and math.isnan(found)) else found
+
+    return EdgeSignals(
+        resolution=value("sig_resolution", None), type_ok=bool(value("sig_type_ok", True)), type_reason=None,
+        consistency=float(value("sig_consistency", 0.0)), behavior_support=int(value("sig_behavior_support", 0)),
+        behavior_lift=value("sig_behavior_lift", None), embedding_sim=value("sig_embedding_sim", None),
+        injection=bool(value("sig_injection", False)), neighbourhood=float(value("sig_behavior_neighbourhood", 0.0)),
+        head_users=int(value("sig_head_users", 0)), verifier=value("sig_verifier", None),
+    )
 
 
 def needs_evidence(relation: str, decision: str, signals: EdgeSignals, config: GateConfig) -> bool:
@@ -272,11 +280,6 @@ GATED_COLUMNS = [
     "sig_consistency", "sig_behavior_support", "sig_behavior_lift", "sig_behavior_neighbourhood",
     "sig_head_users", "sig_embedding_sim", "sig_injection", "sig_verifier", "gate_score", "reasons", "gated_at",
 ]
-
-
-def tail_key(edge: dict) -> str:
-    """What identifies an edge's tail: the product/concept id, else the mention."""
-    return edge["tail_id"] if isinstance(edge.get("tail_id"), str) else "mention:" + str(edge["tail_mention"]).lower()
 
 
 def aggregate_proposals(resolved: pd.DataFrame) -> pd.DataFrame:
@@ -301,13 +304,14 @@ def judge_edges(edges: pd.DataFrame, category_paths: dict[str, str], reverse_pai
     """Score aggregated edges (see aggregate_proposals): every signal, the score, the reasons.
 
     `behaviour` maps (head, tail) to its Behaviour (see behaviour_by_pair); `verdicts`
-    maps (head, relation, tail_key) to the verifier's "yes"/"no"; `reverse_pairs` holds the
+    maps (head, relation, tail product) to the verifier's "yes"/"no"; `reverse_pairs` holds the
     (head, tail) product pairs proposed anywhere; `descriptions` the heads' catalog text;
     `titles` product titles (to catch a mention that names the head itself).
     Returns GATED_COLUMNS; an edge is accepted when `reasons` is empty.
     """
     rows = []
     now = datetime.now(timezone.utc).replace(tzinfo=None)
+    titles, verdicts = titles or {}, verdicts or {}
     for edge in edges.to_dict("records"):
         head, tail = edge["head_id"], edge["tail_id"]
         cosine = None
@@ -325,12 +329,11 @@ def judge_edges(edges: pd.DataFrame, category_paths: dict[str, str], reverse_pai
             behavior_support=seen.support, behavior_lift=seen.lift,
             neighbourhood=seen.neighbourhood, head_users=seen.head_users,
             embedding_sim=cosine,
-            verifier=(verdicts or {}).get((head, edge["relation"], edge.get("tail_key") or tail_key(edge))),
+            verifier=verdicts.get((head, edge["relation"], tail)),
             injection=(has_injection(edge["tail_mention"], edge["rationale"])
                        or planted_by_description(edge["tail_mention"], descriptions.get(head),
-                                                 (titles or {}).get(tail) if tail else None)),
+                                                 titles.get(tail) if tail else None)),
         )
-        titles = titles or {}
         self_loop = tail is not None and (tail == head or names_the_head(edge["tail_mention"], titles.get(head),
                                                                          titles.get(tail)))
         score, reasons = score_edge(edge["relation"], edge["decision"], float(edge["confidence"]), signals,
