@@ -76,7 +76,7 @@ def main() -> int:
         timings = materialise_beauty(instance, defs, ["graph_evaluation"])
         with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
             rows = conn.execute("SELECT recommender, metric, k, value, n_users FROM graph_evaluation "
-                                "WHERE k IS NOT NULL").fetchall()
+                                "WHERE k IS NOT NULL AND segment = 'all'").fetchall()
     wall = time.perf_counter() - started
     found = {(r, m, k): v for r, m, k, v, _ in rows}
     users = rows[0][4]

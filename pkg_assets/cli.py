@@ -87,7 +87,8 @@ def summarise(warehouse_path: Path, snapshot: Path) -> dict:
             "pkg_edges": one("SELECT count(*) FROM pkg_edges"),
         }
         evaluation = conn.execute(
-            "SELECT recommender, value FROM graph_evaluation WHERE metric = 'ndcg' AND k = 10 ORDER BY recommender"
+            "SELECT recommender, value FROM graph_evaluation WHERE metric = 'ndcg' AND k = 10 "
+            "AND coalesce(segment, 'all') = 'all' ORDER BY recommender"
         ).fetchall()
     figures.update({f"ndcg10_{name}": round(value, 4) for name, value in evaluation})
     with duckdb.connect(str(snapshot), read_only=True) as snap:

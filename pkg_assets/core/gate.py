@@ -14,7 +14,16 @@ Hard rejections (score forced to 0, reason recorded):
   complement/accessory/consumable that is the head's own product type (embedding
   cosine >= `same_type_cosine`), an accessory unrelated to what it should fit (cosine
   < `accessory_min_cosine`), or a concept relation with a product tail;
-- `verifier`: the optional verifier LLM, asked about a borderline edge, said no.
+- `verifier`: the optional verifier LLM, asked about a borderline edge, said no;
+- `variant`: the tail is a variant of the head (another size, pack or concentration of
+  the same line and type, `sig_same_product`): one product is never its own complement,
+  accessory or substitute;
+- `relation_type`: the relation contradicts the two product types. A complement,
+  accessory or consumable is used *with* the head, so it is not another listing of the
+  head's own type form (two perfumes, a flanker of the same line: substitutes at most,
+  `sig_same_form`); a substitute serves the same need, so it shares the head's type form
+  and audience (`sig_audience_ok`: a women's perfume does not replace a men's cologne).
+  Hard rejections: behaviour support cannot carry an edge whose types contradict it.
 
 Otherwise:
     score = w_conf * confidence + w_res * resolution + w_cons * consistency
@@ -69,7 +78,7 @@ class GateConfig(BaseModel):
     w_consistency: float = 0.15
     w_behavior: float = 0.15
     w_embedding: float = 0.10
-    accept_threshold: float = Field(default=0.45, description="minimum score to accept an edge")
+    accept_threshold: float = Field(default=0.40, description="minimum score to accept an edge")
     behavior_saturation: int = Field(default=5, description="co-occurring users at which behaviour counts fully")
     same_type_cosine: float = Field(default=0.92, description="head/tail cosine above which they are the same product type")
     accessory_min_cosine: float = Field(
@@ -78,6 +87,8 @@ class GateConfig(BaseModel):
     min_neighbourhood: float = Field(default=0.3, description="evidence: cosine of the co-occurrence neighbourhoods")
     plausible_cosine: float = Field(default=0.65, description="evidence: head/tail embedding cosine")
     require_evidence: bool = Field(default=True, description="reject product edges without independent evidence")
+    min_breadth: int = Field(
+        default=2, description="evidence and consistency: other heads of the same type form proposing the same tail")
     min_acceptance_rate: float = Field(default=0.05, description="asset check: lowest plausible share accepted")
     max_acceptance_rate: float = Field(default=0.98, description="asset check: highest plausible share accepted")
 
@@ -95,6 +106,42 @@ class EdgeSignals:
     neighbourhood: float = 0.0
     head_users: int = 0
     verifier: str | None = None  # "yes" / "no" from the verifier LLM, None when not asked
+    same_product: bool = False
+    relation_type_reason: str | None = None
+    breadth: int = 0  # other heads of the head's type form proposing the same (relation, tail)
+
+
+@dataclass(frozen=True)
+class ProductTraits:
+    """What the gate knows of a product's kind (core/product_type.py, via the resolver's index)."""
+
+    product_type: str = ""
+    form: str = ""
+    audience: str = ""
+    line: frozenset[str] = frozenset()  # line words; with form and audience, the variant key
+
+
+def relation_meaning(relation: str, head: ProductTraits | None, tail: ProductTraits | None) -> tuple[bool, bool, bool, str | None]:
+    """(same product, same form, audiences agree, reason the relation contradicts the types).
+
+    None of this fires where a type is unknown: an unknown kind is not evidence either way.
+    """
+    if head is None or tail is None or relation in CONCEPT_RELATIONS:
+        return False, False, True, None
+    same_form = bool(head.form) and head.form == tail.form
+    same_product = same_form and head.audience == tail.audience and head.line == tail.line
+    audience_ok = not head.audience or not tail.audience or "unisex" in (head.audience, tail.audience) or (
+        head.audience == tail.audience)
+    reason = None
+    if relation == "substitute":
+        if head.form and tail.form and not same_form:
+            reason = f"a substitute serves the head's need: {tail.product_type!r} does not replace {head.product_type!r}"
+        elif not audience_ok:
+            reason = f"a substitute serves the same audience: {tail.audience}'s for {head.audience}'s"
+    elif same_form and not same_product:
+        reason = (f"a {relation} is used with the head, not another {head.form!r} listing "
+                  "(same-form products, flankers of one line: substitutes at most)")
+    return same_product, same_form, audience_ok, reason
 
 
 @dataclass(frozen=True)
@@ -191,6 +238,8 @@ def evidence(signals: EdgeSignals, config: GateConfig) -> list[str]:
         found.append(f"cosine {signals.embedding_sim:.2f}")
     if signals.consistency > 0:
         found.append("proposed more than once")
+    if signals.breadth >= config.min_breadth:
+        found.append(f"proposed by {signals.breadth} other heads of its kind")
     if signals.verifier == "yes":
         found.append("verifier agrees")
     return found
@@ -210,6 +259,10 @@ def score_edge(relation: str, decision: str, confidence: float, signals: EdgeSig
         reasons.append(f"type_constraint: {signals.type_reason}")
     if signals.verifier == "no":
         reasons.append("verifier: the verifier LLM judged the relation false")
+    if signals.same_product:
+        reasons.append("variant: the tail is a variant of the head (size, pack or concentration of one product)")
+    if signals.relation_type_reason:
+        reasons.append(f"relation_type: {signals.relation_type_reason}")
     if reasons:
         return 0.0, reasons
 
@@ -278,7 +331,8 @@ GATED_COLUMNS = [
     "category", "head_id", "relation", "tail_mention", "tail_kind", "decision", "tail_id", "factors",
     "confidence", "rationale", "call_ids", "model", "prompt_version", "sig_resolution", "sig_type_ok",
     "sig_consistency", "sig_behavior_support", "sig_behavior_lift", "sig_behavior_neighbourhood",
-    "sig_head_users", "sig_embedding_sim", "sig_injection", "sig_verifier", "gate_score", "reasons", "gated_at",
+    "sig_head_users", "sig_embedding_sim", "sig_injection", "sig_verifier", "sig_head_type", "sig_tail_type",
+    "sig_same_product", "sig_same_form", "sig_audience_ok", "sig_breadth", "gate_score", "reasons", "gated_at",
 ]
 
 
@@ -300,18 +354,21 @@ def judge_edges(edges: pd.DataFrame, category_paths: dict[str, str], reverse_pai
                 behaviour: dict[tuple[str, str], Behaviour],
                 vector_of: Callable[[str], np.ndarray | None], descriptions: dict[str, str],
                 config: GateConfig, titles: dict[str, str] | None = None,
-                verdicts: dict[tuple[str, str, str], str] | None = None) -> pd.DataFrame:
+                verdicts: dict[tuple[str, str, str], str] | None = None,
+                traits: dict[str, ProductTraits] | None = None) -> pd.DataFrame:
     """Score aggregated edges (see aggregate_proposals): every signal, the score, the reasons.
 
     `behaviour` maps (head, tail) to its Behaviour (see behaviour_by_pair); `verdicts`
     maps (head, relation, tail product) to the verifier's "yes"/"no"; `reverse_pairs` holds the
     (head, tail) product pairs proposed anywhere; `descriptions` the heads' catalog text;
-    `titles` product titles (to catch a mention that names the head itself).
+    `titles` product titles (to catch a mention that names the head itself); `traits` each
+    product's type, form, audience and line words (the `variant` and `relation_type` rules).
     Returns GATED_COLUMNS; an edge is accepted when `reasons` is empty.
     """
     rows = []
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    titles, verdicts = titles or {}, verdicts or {}
+    titles, verdicts, traits = titles or {}, verdicts or {}, traits or {}
+    breadth = proposal_breadth(edges, traits)
     for edge in edges.to_dict("records"):
         head, tail = edge["head_id"], edge["tail_id"]
         cosine = None
@@ -321,15 +378,21 @@ def judge_edges(edges: pd.DataFrame, category_paths: dict[str, str], reverse_pai
         type_ok, type_reason = type_constraint(edge["relation"], edge["decision"], category_paths.get(head),
                                                category_paths.get(tail), cosine, config)
         seen = behaviour.get((head, tail), Behaviour())
+        head_traits, tail_traits = traits.get(head), traits.get(tail) if tail else None
+        same_product, same_form, audience_ok, meaning_reason = relation_meaning(
+            edge["relation"], head_traits, tail_traits if edge["decision"] == "product" else None)
         signals = EdgeSignals(
             resolution=float(edge["resolution_score"]) if edge["decision"] != "unresolved" else 0.0,
             type_ok=type_ok, type_reason=type_reason,
-            consistency=consistency(len(edge["factors"]), int((tail, head) in reverse_pairs),
-                                    len(edge.get("call_ids") or [])),
+            consistency=min(1.0, consistency(len(edge["factors"]), int((tail, head) in reverse_pairs),
+                                             len(edge.get("call_ids") or []))
+                            + (0.5 if breadth.get((head, edge["relation"], tail), 0) >= config.min_breadth else 0.0)),
             behavior_support=seen.support, behavior_lift=seen.lift,
             neighbourhood=seen.neighbourhood, head_users=seen.head_users,
             embedding_sim=cosine,
             verifier=verdicts.get((head, edge["relation"], tail)),
+            same_product=same_product and tail != head, relation_type_reason=meaning_reason,
+            breadth=breadth.get((head, edge["relation"], tail), 0),
             injection=(has_injection(edge["tail_mention"], edge["rationale"])
                        or planted_by_description(edge["tail_mention"], descriptions.get(head),
                                                  titles.get(tail) if tail else None)),
@@ -346,10 +409,29 @@ def judge_edges(edges: pd.DataFrame, category_paths: dict[str, str], reverse_pai
             "sig_consistency": signals.consistency, "sig_behavior_support": signals.behavior_support,
             "sig_behavior_lift": signals.behavior_lift, "sig_behavior_neighbourhood": signals.neighbourhood,
             "sig_head_users": signals.head_users, "sig_embedding_sim": signals.embedding_sim,
-            "sig_injection": signals.injection, "sig_verifier": signals.verifier, "gate_score": score, "reasons": "; ".join(reasons),
+            "sig_injection": signals.injection, "sig_verifier": signals.verifier,
+            "sig_head_type": (head_traits.product_type or None) if head_traits else None,
+            "sig_tail_type": (tail_traits.product_type or None) if tail_traits else None,
+            "sig_same_product": same_product, "sig_same_form": same_form, "sig_audience_ok": audience_ok,
+            "sig_breadth": signals.breadth,
+            "gate_score": score, "reasons": "; ".join(reasons),
             "gated_at": now,
         })
     return pd.DataFrame(rows, columns=GATED_COLUMNS)
+
+
+def proposal_breadth(edges: pd.DataFrame, traits: dict[str, ProductTraits]) -> dict[tuple[str, str, str], int]:
+    """For each product edge, how many *other* heads of the head's type form propose the same
+    relation to the same tail: answers given independently for many perfumes ("a travel
+    atomizer is an accessory of this perfume") agree with each other, which a one-off
+    invention does not. Independent calls, so it counts as consistency and as evidence."""
+    if edges.empty or not traits:
+        return {}
+    product = edges[edges["decision"] == "product"]
+    forms = product["head_id"].map(lambda h: traits[h].form if h in traits else "")
+    heads = product.assign(form=forms).groupby(["form", "relation", "tail_id"])["head_id"].nunique()
+    return {(h, r, t): int(heads.get((f, r, t), 1)) - 1 for h, r, t, f in
+            zip(product["head_id"], product["relation"], product["tail_id"], forms) if f}
 
 
 def consistency(n_factors: int, n_proposals_reverse: int, n_calls: int | None = None) -> float:

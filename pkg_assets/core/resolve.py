@@ -27,6 +27,16 @@ from pydantic import BaseModel, Field
 from rapidfuzz import fuzz, process, utils as fuzz_utils
 
 from pkg_assets.core.catalog import clean_text
+from pkg_assets.core.product_type import (
+    ProductType,
+    TypeLexicon,
+    audience_of,
+    audiences_compatible,
+    compatible,
+    audience_canonical,
+    line_words,
+    product_audience,
+)
 
 
 class ResolutionConfig(BaseModel):
@@ -46,6 +56,15 @@ class ResolutionConfig(BaseModel):
     product_threshold: float = Field(default=0.55, description="score (0-1) needed to link a product")
     min_margin: float = Field(default=0.02, description="lead over the runner-up needed to link (else ambiguous)")
     concept_merge_ratio: float = Field(default=92.0, description="rapidfuzz ratio (0-100) to merge two concept keys")
+    require_type_match: bool = Field(
+        default=True, description="a link must agree on product type (form) and audience with the mention")
+    max_line_missing: float = Field(
+        default=0.0, description="IDF share of the mention's line words the title may lack (0: every one present)")
+    line_extra_penalty: float = Field(
+        default=0.15, description="subtracted per unit IDF share of title line words the mention lacks (flankers)")
+    max_line_extra: float = Field(
+        default=0.2, description="IDF share of title line words the mention lacks above which the title is "
+        "another line (a flanker: 'Midnight Fantasy' for 'Fantasy')")
 
 
 # --------------------------------------------------------------------------- concepts
@@ -144,11 +163,24 @@ class CatalogIndex:
     vectors: np.ndarray  # (n, d) float32, L2-normalised
     categories: list[str] | None = None  # category_words() per product, for lexical type matching
     brands: list[str | None] | None = None
+    category_paths: list[str | None] | None = None  # full paths: product types and audiences
+    partitions: list[str] | None = None  # each product's category partition
 
     def __post_init__(self) -> None:
         from usearch.index import Index
 
         n = len(self.product_ids)
+        paths = self.category_paths or [None] * n
+        self.lexicon = TypeLexicon.from_categories(paths)
+        self.types = [self.lexicon.of_product(t, p) for t, p in zip(self.titles, paths)]
+        self.audiences = [product_audience(t, p) for t, p in zip(self.titles, paths)]
+        self._partition_of = dict(zip(self.product_ids, self.partitions or [""] * n))
+        forms_by_partition: dict[str, Counter] = defaultdict(Counter)
+        for partition, kind in zip(self.partitions or [""] * n, self.types):
+            if kind:
+                forms_by_partition[partition][kind.form] += 1
+        # The form most listings of a partition have: what a mention naming no type means there.
+        self._dominant_form = {p: c.most_common(1)[0][0] for p, c in forms_by_partition.items()}
         self._position = {pid: i for i, pid in enumerate(self.product_ids)}
         self._norm_titles = [lexical_form(t) for t in self.titles]
         self._categories = [lexical_form(c) for c in (self.categories or [""] * n)]
@@ -186,6 +218,16 @@ class CatalogIndex:
     def title_of(self, product_id: str) -> str | None:
         position = self._position.get(product_id)
         return None if position is None else self.titles[position]
+
+    def implied_form(self, head_id: str | None) -> str:
+        """The form a type-less mention is read as: the dominant form of the head's partition
+        ("Viktor & Rolf Flowerbomb" said of a perfume in Fragrance means the perfume, not its
+        body lotion). "" when the head is unknown."""
+        return self._dominant_form.get(self._partition_of.get(head_id, ""), "") if head_id else ""
+
+    def audience_of(self, product_id: str | None) -> str:
+        position = self._position.get(product_id) if product_id else None
+        return "" if position is None else self.audiences[position]
 
     def exact_title(self, norm_mention: str) -> list[int]:
         return self._by_title.get(norm_mention, [])
@@ -252,8 +294,77 @@ def coverage(index: CatalogIndex, mention_tokens: list[str], position: int) -> f
     return matched / total if total else 0.0
 
 
-def _score_candidate(index: CatalogIndex, position: int, cosine: float, norm_mention: str, head_title: str,
-                     brand: str | None, config: ResolutionConfig) -> dict:
+@dataclass(frozen=True)
+class MentionTraits:
+    """What resolution reads off a mention besides its words: the product type it names
+    (explicit, or implied by the head's partition when it names none), its audience, and
+    its line words (with the catalog brand it names removed)."""
+
+    kind: ProductType
+    implied: bool  # the type was implied, not named
+    audience: str  # named, or the head's when the mention names none
+    words: frozenset[str]  # every normalised word, for the title's extra line words
+    generic: bool  # names a kind of thing, not a brand or line: "body wash", "travel perfume atomizer"
+
+
+def mention_traits(index: CatalogIndex, mention: str, head_id: str | None) -> MentionTraits:
+    """A mention naming no type means the head partition's dominant form; one naming no
+    audience means the head's ("Gucci Guilty eau de parfum" said of the women's Guilty is not
+    Guilty Men)."""
+    kind = index.lexicon.of_text(mention)
+    implied = False
+    if not kind:
+        form = index.implied_form(head_id)
+        kind, implied = (ProductType(form, form), True) if form else (kind, False)
+    audience = audience_of(mention) or index.audience_of(head_id)
+    # Generic: no proper name. LLMs write names capitalised ("Nemat
+    # Amber perfume oil") and kinds of thing in lower case ("sweet orange essential oil").
+    generic = not any(word[:1].isupper() or any(ch.isdigit() for ch in word) for word in mention.split())
+    return MentionTraits(kind, implied, audience, frozenset(normalise_words(mention)), generic)
+
+
+def normalise_words(text: str) -> list[str]:
+    from pkg_assets.core.product_type import normalise
+
+    return normalise(text).split()
+
+
+def _word_in(word: str, words: set[str] | frozenset[str]) -> bool:
+    if word in words:
+        return True
+    return len(word) >= 5 and process.extractOne(word, words, scorer=fuzz.ratio, score_cutoff=85) is not None
+
+
+def line_agreement(index: CatalogIndex, position: int, mention: str, traits: MentionTraits,
+                   brand: str | None) -> tuple[list[str], list[str], float, float]:
+    """(mention line words the title lacks, title line words the mention lacks, IDF share of
+    each). A missing word means another line ("L'Eau de Chloe" vs a Chloe EDP); an extra one
+    is the mark of a flanker ("Midnight Fantasy" for "Fantasy")."""
+    own_brand = index.brands[position] if index.brands else None
+    brands = " ".join(b for b in (own_brand, brand) if b)
+    mention_line = line_words(mention, brands, index.lexicon)
+    # The category words carry the type too ("Phones > Cases" for a "phone case").
+    words = set(normalise_words(index.titles[position])) | set(index._categories[position].split())
+    title_words = audience_canonical(words | {_singular(w) for w in words})
+    title_line = line_words(index.titles[position], brands, index.lexicon)
+
+    def weight(word: str) -> float:
+        return index._idf.get(_singular(word), index._default_idf)
+
+    missing = [w for w in mention_line if not _word_in(w, title_words)]
+    # Extra title words mark a flanker ("Paris Hilton eau de parfum" is not Paris Hilton
+    # Heiress) unless the mention is generic ("travel perfume atomizer"), which leaves the rest
+    # of the title open. Numbers are sizes more often than names.
+    named = [w for w in dict.fromkeys(title_line) if not w.isdigit()]
+    mention_words = audience_canonical(traits.words)
+    extra = [] if traits.generic else [w for w in named if not _word_in(w, mention_words)]
+    missing_share = sum(map(weight, missing)) / sum(map(weight, mention_line)) if mention_line else 0.0
+    extra_share = sum(map(weight, extra)) / sum(map(weight, named)) if named else 0.0
+    return missing, extra, missing_share, extra_share
+
+
+def _score_candidate(index: CatalogIndex, position: int, cosine: float, mention: str, norm_mention: str,
+                     head_title: str, brand: str | None, traits: MentionTraits, config: ResolutionConfig) -> dict:
     title = index._norm_titles[position]
     typed = f"{index._categories[position]} {title}"
     overlap = max(fuzz.token_set_ratio(norm_mention, title), fuzz.token_set_ratio(norm_mention, typed)) / 100.0
@@ -266,10 +377,26 @@ def _score_candidate(index: CatalogIndex, position: int, cosine: float, norm_men
     if brand is not None:  # the mention names a brand: other brands are unlikely to be meant
         brand_match = index._brands[position] == brand
         score += config.brand_bonus if brand_match else -config.brand_penalty
+    missing, extra, missing_share, extra_share = line_agreement(index, position, mention, traits, brand)
+    score -= config.line_extra_penalty * extra_share
+    kind = index.types[position]
+    conflicts = []
+    if config.require_type_match:
+        if not compatible(traits.kind, kind):
+            conflicts.append(f"type: mention {'implies' if traits.implied else 'names'} {traits.kind.name!r}, "
+                             f"listing is {kind.name!r}")
+        if not audiences_compatible(traits.audience, index.audiences[position]):
+            conflicts.append(f"audience: mention is for {traits.audience}, listing for {index.audiences[position]}")
+    if missing_share > config.max_line_missing:
+        conflicts.append(f"line: title lacks {', '.join(repr(w) for w in missing)}")
+    if extra_share > config.max_line_extra:
+        conflicts.append(f"line: title adds {', '.join(repr(w) for w in extra)} (another line)")
     return {
         "product_id": index.product_ids[position], "title": index.titles[position],
-        "score": round(float(score), 4), "cosine": round(cosine, 4), "lexical": round(lexical, 4),
-        "head_affinity": round(affinity, 4), "brand_match": brand_match,
+        # Clamped: bonuses must not push a score past its documented range [0, 1].
+        "score": round(float(min(1.0, max(0.0, score))), 4), "cosine": round(cosine, 4), "lexical": round(lexical, 4),
+        "head_affinity": round(affinity, 4), "brand_match": brand_match, "product_type": kind.name or None,
+        "line_extra": extra, "conflicts": conflicts,
     }
 
 
@@ -311,18 +438,43 @@ def resolve_product_mentions(
             links.append(ProductLink("product", pid, 1.0, f"exact title match {index.titles[exact[0]]!r}",
                                      [{"product_id": pid, "title": index.titles[exact[0]], "score": 1.0}]))
             continue
+        traits = mention_traits(index, mention, head_id)
         scored = [
-            _score_candidate(index, p, cosine, norm[mention], head_title, brands[mention], config)
+            _score_candidate(index, p, cosine, mention, norm[mention], head_title, brands[mention], traits, config)
             for p, cosine in candidates[mention].items()
             # The head is never its own tail: an LLM asked what relates to a product means
             # another product, and linking the head would only make a self-loop.
             if index.product_ids[p] != head_id
         ]
         scored.sort(key=lambda c: (-c["score"], c["product_id"]))
-        top = scored[:5]
-        best = top[0] if top else None
-        margin = best["score"] - top[1]["score"] if len(top) > 1 else 1.0
-        if best and best["score"] >= config.product_threshold and margin >= config.min_margin:
+        # Candidates that contradict the mention's type, audience or line are kept for the
+        # record (top candidates) but cannot be linked, nor make a link ambiguous.
+        eligible = [c for c in scored if not c["conflicts"]]
+        top = (eligible[:5] + [c for c in scored if c["conflicts"]][:5])[:5] if eligible else scored[:5]
+        best = eligible[0] if eligible else None
+        margin = best["score"] - eligible[1]["score"] if len(eligible) > 1 else 1.0
+        if best is None and scored and scored[0]["score"] >= config.product_threshold:
+            blocked = scored[0]
+            links.append(ProductLink(
+                "unresolved", None, blocked["score"],
+                f"no candidate agrees with the mention: best {blocked['title']!r} {blocked['score']:.2f} conflicts on "
+                + "; ".join(blocked["conflicts"]),
+                top,
+            ))
+        elif best and best["score"] >= config.product_threshold and (
+                margin >= config.min_margin or traits.generic
+                or _variants_of_one(index, best, eligible, brands[mention], config)):
+            if margin < config.min_margin:
+                tied = [c for c in eligible if best["score"] - c["score"] < config.min_margin + 1e-9]
+                links.append(ProductLink(
+                    "product", best["product_id"], best["score"],
+                    f"best candidate {best['title']!r} scored {best['score']:.2f}; the {len(tied)} listings within "
+                    f"{config.min_margin:.2f} of it " + (
+                        "all fit the generic mention (any product of its type)" if traits.generic else
+                        "are variants of one product (same line, type and audience)"),
+                    top,
+                ))
+                continue
             links.append(ProductLink(
                 "product", best["product_id"], best["score"],
                 f"best candidate {best['title']!r} scored {best['score']:.2f} >= {config.product_threshold:.2f} "
@@ -334,11 +486,12 @@ def resolve_product_mentions(
         elif best and best["score"] >= config.product_threshold:
             links.append(ProductLink(
                 "unresolved", None, best["score"],
-                f"ambiguous: {best['title']!r} {best['score']:.2f} and {top[1]['title']!r} {top[1]['score']:.2f} "
+                f"ambiguous: {best['title']!r} {best['score']:.2f} and {eligible[1]['title']!r} {eligible[1]['score']:.2f} "
                 f"are within {config.min_margin:.2f}",
                 top,
             ))
         else:
+            best = best or (scored[0] if scored else None)
             best_text = f"best {best['title']!r} {best['score']:.2f}" if best else "no candidates"
             links.append(ProductLink(
                 "unresolved", None, best["score"] if best else 0.0,
@@ -346,6 +499,23 @@ def resolve_product_mentions(
                 top,
             ))
     return links
+
+
+def variant_key(index: CatalogIndex, product_id: str, brand: str | None) -> tuple:
+    """Listings with one key are variants of one product: same line words, type form, audience."""
+    position = index._position[product_id]
+    brands = " ".join(b for b in (index.brands[position] if index.brands else None, brand) if b)
+    return (frozenset(line_words(index.titles[position], brands, index.lexicon)), index.types[position].form,
+            index.audiences[position])
+
+
+def _variants_of_one(index: CatalogIndex, best: dict, eligible: list[dict], brand: str | None,
+                     config: ResolutionConfig) -> bool:
+    """Are the candidates tied with the best all sizes, packs or concentrations of it? Then
+    the mention names that product whichever listing is linked, and it is not ambiguous."""
+    tied = [c for c in eligible if best["score"] - c["score"] < config.min_margin + 1e-9]
+    key = variant_key(index, best["product_id"], brand)
+    return all(variant_key(index, c["product_id"], brand) == key for c in tied)
 
 
 def candidates_json(candidates: list[dict]) -> str:
@@ -466,7 +636,7 @@ def tied_candidates(link: ProductLink, config: ResolutionConfig) -> list[dict]:
     if not is_ambiguous(link) or not link.candidates:
         return []
     best = link.candidates[0]["score"]
-    return [c for c in link.candidates if best - c["score"] < config.min_margin + 1e-9]
+    return [c for c in link.candidates if best - c["score"] < config.min_margin + 1e-9 and not c.get("conflicts")]
 
 
 def break_ties_by_behaviour(head_id: str | None, link: ProductLink, shared_users: dict[tuple[str, str], int],
@@ -493,3 +663,16 @@ def break_ties_by_behaviour(head_id: str | None, link: ProductLink, shared_users
         f"interacted with it and the head (next best {next_users})",
         link.candidates,
     )
+
+
+def product_traits(index: CatalogIndex) -> dict:
+    """Every product's type, form, audience and line words, for the gate's relation rules."""
+    from pkg_assets.core.gate import ProductTraits
+
+    out = {}
+    for position, pid in enumerate(index.product_ids):
+        kind = index.types[position]
+        brand = index.brands[position] if index.brands else None
+        out[pid] = ProductTraits(kind.name, kind.form, index.audiences[position],
+                                 frozenset(line_words(index.titles[position], brand, index.lexicon)))
+    return out

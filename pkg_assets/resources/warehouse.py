@@ -8,6 +8,7 @@ previous rows in place.
 
 from __future__ import annotations
 
+import functools
 import re
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,9 +45,39 @@ def sql_text(name: str) -> str:
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create every table in `sql/tables/` that does not exist yet (idempotent)."""
-    for path in sorted((settings.sql_dir() / "tables").glob("*.sql")):
-        conn.execute(path.read_text())
+    """Create every table in `sql/tables/` that does not exist yet, and add the columns a
+    newer DDL file declares to a table an older version created (idempotent).
+
+    Only additive changes migrate by themselves: a new column is added (NULL in old rows,
+    filled when its asset is next materialised). A changed or dropped column is left alone.
+    """
+    ddls = [path.read_text() for path in sorted((settings.sql_dir() / "tables").glob("*.sql"))]
+    for ddl in ddls:
+        conn.execute(ddl)
+    present: dict[str, set[str]] = {}
+    for table, column in conn.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                      "WHERE table_schema = current_schema()").fetchall():
+        present.setdefault(table, set()).add(column)
+    for ddl in ddls:
+        for table, columns in _declared_columns(ddl).items():
+            for name, sql_type in columns:
+                if name not in present.get(table, set()):
+                    conn.execute(f'ALTER TABLE {_check_identifier(table)} ADD COLUMN "{name}" {sql_type}')
+
+
+@functools.lru_cache(maxsize=256)
+def _declared_columns(ddl: str) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Each table a DDL file creates, with its columns and types: DuckDB parses the file in a
+    scratch in-memory database, so no DDL is parsed by hand here."""
+    with duckdb.connect() as scratch:
+        scratch.execute(ddl)
+        rows = scratch.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position").fetchall()
+    declared: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in rows:
+        declared.setdefault(table, []).append((column, data_type))
+    return {table: tuple(columns) for table, columns in declared.items()}
 
 
 def _check_identifier(name: str) -> str:

@@ -187,3 +187,61 @@ def test_behavioural_evidence_on_a_hand_checked_history():
     assert found[("A", "D")].support == 0 and found[("A", "D")].lift is None
     assert found[("A", "D")].neighbourhood == pytest.approx(3 / (5 ** 0.5 * 2 ** 0.5))
     assert found[("A", "B")].head_users == 2
+
+
+# ----------------------------------------------------------------------- what relations mean
+
+def _traits(product_type, form, audience="women", line=("believe",)):
+    from pkg_assets.core.gate import ProductTraits
+
+    return ProductTraits(product_type, form, audience, frozenset(line))
+
+
+PERFUME = _traits("eau de parfum", "fine fragrance")
+SAME_PERFUME_EDT = _traits("eau de toilette", "fine fragrance")
+FLANKER = _traits("eau de parfum", "fine fragrance", line=("midnight", "believe"))
+LOTION = _traits("body lotion", "body lotion")
+MENS = _traits("cologne", "fine fragrance", audience="men", line=("polo",))
+
+
+@pytest.mark.parametrize("relation, tail, reason", [
+    ("complement", SAME_PERFUME_EDT, "variant"),     # another concentration of the same scent
+    ("substitute", SAME_PERFUME_EDT, "variant"),
+    ("complement", FLANKER, "relation_type"),        # same form: a substitute at most
+    ("accessory", FLANKER, "relation_type"),
+    ("substitute", LOTION, "relation_type"),         # a lotion does not replace a perfume
+    ("substitute", MENS, "relation_type"),           # nor a men's cologne a women's perfume
+])
+def test_relations_that_contradict_the_types_are_rejected_whatever_the_behaviour(relation, tail, reason):
+    import pandas as pd
+
+    from pkg_assets.core.gate import Behaviour, judge_edges
+
+    edges = pd.DataFrame([{"category": "c", "head_id": "H", "relation": relation, "tail_mention": "t",
+                           "tail_kind": "product", "decision": "product", "tail_id": "T", "factors": ["f"],
+                           "confidence": 0.9, "rationale": "", "call_ids": ["1"], "model": "m",
+                           "prompt_version": "v", "resolution_score": 0.9}])
+    strong = {("H", "T"): Behaviour(support=50, lift=9.0, neighbourhood=0.9, head_users=60)}
+    gated = judge_edges(edges, {}, set(), strong, lambda _: None, {}, CONFIG, traits={"H": PERFUME, "T": tail})
+    assert gated.loc[0, "reasons"].startswith(reason) and gated.loc[0, "gate_score"] == 0.0
+
+
+def test_a_matching_lotion_complements_its_perfume_and_a_same_audience_scent_substitutes():
+    from pkg_assets.core.gate import relation_meaning
+
+    assert relation_meaning("complement", PERFUME, LOTION)[3] is None
+    assert relation_meaning("substitute", PERFUME, FLANKER)[3] is None
+    assert relation_meaning("substitute", PERFUME, _traits("perfume", "fine fragrance", "unisex", ("one",)))[3] is None
+
+
+def test_independent_heads_proposing_the_same_tail_count_as_evidence():
+    import pandas as pd
+
+    from pkg_assets.core.gate import proposal_breadth
+
+    atomizer = _traits("atomizer", "atomizer", "", ("silver",))
+    traits = {"H1": PERFUME, "H2": FLANKER, "H3": MENS, "T": atomizer}
+    edges = pd.DataFrame([{"head_id": h, "relation": "accessory", "tail_id": "T", "decision": "product"}
+                          for h in ("H1", "H2", "H3")])
+    assert proposal_breadth(edges, traits) == {("H1", "accessory", "T"): 2, ("H2", "accessory", "T"): 2,
+                                               ("H3", "accessory", "T"): 2}

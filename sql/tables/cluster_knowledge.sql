@@ -15,5 +15,7 @@ CREATE TABLE IF NOT EXISTS cluster_knowledge (
     call_id         VARCHAR NOT NULL,
     model           VARCHAR NOT NULL,
     prompt_version  VARCHAR NOT NULL,
-    member_count    BIGINT NOT NULL
+    member_count    BIGINT NOT NULL,
+    members_agree   BIGINT,   -- members whose own answers name this concept (core/collective.py)
+    members_contradict BIGINT -- members that answered this relation themselves and named other concepts only
 );

@@ -7,6 +7,9 @@ CREATE TABLE IF NOT EXISTS products (
     category_path  VARCHAR,
     category       VARCHAR NOT NULL,   -- partition key: one level of category_path
     description    VARCHAR,
+    product_type   VARCHAR,            -- "eau de toilette", "body lotion" (core/product_type.py); NULL = unknown
+    type_form      VARCHAR,            -- types whose listings are variants of one product share a form
+    audience       VARCHAR,            -- men | women | unisex; NULL = not said
     content_hash   VARCHAR NOT NULL,   -- drives incremental re-embedding
     source_file    VARCHAR,
     ingested_at    TIMESTAMP

@@ -23,6 +23,12 @@ CREATE TABLE IF NOT EXISTS validated_relations (
     sig_embedding_sim     DOUBLE,   -- cosine(head, tail) product embeddings
     sig_injection         BOOLEAN,  -- mention/rationale echoes instructions
     sig_verifier          VARCHAR,  -- verifier LLM verdict (yes/no), NULL when not asked
+    sig_head_type         VARCHAR,  -- product types (core/product_type.py); NULL = unknown
+    sig_tail_type         VARCHAR,
+    sig_same_product      BOOLEAN,  -- tail is a variant of the head (size, pack, concentration)
+    sig_same_form         BOOLEAN,  -- head and tail share a type form (two perfumes, two lotions)
+    sig_audience_ok       BOOLEAN,  -- head and tail audiences agree (men / women / unisex)
+    sig_breadth           BIGINT,   -- other heads of the head's type form proposing the same relation and tail
     gate_score            DOUBLE NOT NULL,
     reasons               VARCHAR,  -- why rejected (or notes on acceptance)
     gated_at              TIMESTAMP

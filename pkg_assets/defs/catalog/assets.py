@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from pkg_assets.core.product_type import assign_product_types
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.defs.partitions import category_partitions
 from pkg_assets.resources.catalog import CatalogResource
@@ -38,7 +39,9 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
              warehouse: WarehouseResource) -> dg.MaterializeResult:
     category = context.partition_key
     all_products, all_rejected = catalog.read_products()
-    mine = all_products[all_products["category"] == category].copy()
+    # Types learn the whole catalog's category leaves, so every partition types alike.
+    mine = assign_product_types(all_products)
+    mine = mine[mine["category"] == category].copy()
     mine["ingested_at"] = _now()
     rejected = all_rejected[all_rejected["category"] == category].copy()
     rejected["rejected_at"] = _now()
@@ -54,6 +57,7 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
         "catalog": catalog.describe(),
         "brands": int(mine["brand"].nunique()),
         "missing_prices": int(mine["price"].isna().sum()),
+        "product_types": counts_table(mine["product_type"].fillna("(unknown)"), "product_type"),
         "preview": preview(mine, ["product_id", "title", "brand", "price", "category_path"]),
     })
 

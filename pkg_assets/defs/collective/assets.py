@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from pkg_assets.core.collective import agreement, contradicted, member_answers
 from pkg_assets.core.clustering import CLUSTER_SEED, CLUSTER_TARGET_SIZE, cluster_products
 from pkg_assets.core.extraction import InvalidAnswer, parse_cluster_answer
 from pkg_assets.core.gate import has_injection
@@ -63,10 +64,10 @@ class CollectiveConfig(dg.Config):
 @dg.asset(
     group_name="collective",
     partitions_def=category_partitions,
-    deps=[product_clusters, "concepts"],
+    deps=[product_clusters, "concepts", "resolved_relations"],
     kinds={"duckdb", "litellm"},
     pool="llm",
-    code_version=code_version(CLUSTER_PROMPT, salt="cluster_knowledge-1"),
+    code_version=code_version(CLUSTER_PROMPT, salt="cluster_knowledge-2"),
     description="One LLM call per cluster: the group's theme and the occasions, audiences and "
     "usages that hold for its members (propagated to every member in pkg_edges).",
 )
@@ -85,6 +86,11 @@ def cluster_knowledge(context: dg.AssetExecutionContext, config: CollectiveConfi
         for cid, kind, forms in conn.execute("SELECT concept_id, kind, surface_forms FROM concepts").fetchall():
             for form in forms:
                 known_forms[(kind, concept_key(form))] = cid
+
+        answers = member_answers(conn.execute(
+            "SELECT head_id, relation, tail_mention FROM resolved_relations WHERE category = ? AND decision = 'concept'",
+            [category]).fetchall())
+        members_of = members.groupby("signature")["product_id"].agg(list).to_dict()
 
         requests, cluster_of = [], {}
         for (cluster_id, signature), group in members.groupby(["cluster_id", "signature"], sort=True):
@@ -117,6 +123,10 @@ def cluster_knowledge(context: dg.AssetExecutionContext, config: CollectiveConfi
                     reasons.append("injection: answer echoes instructions")
                 if proposed.confidence < config.min_confidence:
                     reasons.append(f"low_confidence: {proposed.confidence:.2f} < {config.min_confidence:.2f}")
+                agree, contradict = agreement(members_of.get(signature, []), relation, proposed.tail, answers)
+                if contradicted(agree, contradict):
+                    reasons.append(f"contradicted: {contradict} members' own answers name other concepts "
+                                   f"({agree} agree)")
                 kind = CONCEPT_KIND_BY_RELATION.get(relation, "concept")
                 key = concept_key(proposed.tail)
                 rows.append({
@@ -127,10 +137,12 @@ def cluster_knowledge(context: dg.AssetExecutionContext, config: CollectiveConfi
                     "gate_score": 0.0 if reasons else round(proposed.confidence, 4), "accepted": not reasons,
                     "reasons": "; ".join(reasons), "call_id": result.call_id, "model": llm.model,
                     "prompt_version": CLUSTER_PROMPT.version, "member_count": size,
+                    "members_agree": agree, "members_contradict": contradict,
                 })
         frame = pd.DataFrame(rows, columns=[
             "category", "cluster_id", "signature", "theme", "relation", "tail_mention", "concept_id", "confidence",
             "rationale", "gate_score", "accepted", "reasons", "call_id", "model", "prompt_version", "member_count",
+            "members_agree", "members_contradict",
         ])
         replace_partition(conn, "cluster_knowledge", frame, category)
     return dg.MaterializeResult(metadata={

@@ -17,10 +17,20 @@ from pkg_assets.core.recommend import (
 )
 from pkg_assets.defs.behavior.assets import mine_behavior
 from pkg_assets.defs.graph.assets import pkg_edges
-from pkg_assets.resources.warehouse import WarehouseResource, ensure_tables, replace_table, sql_text
+from pkg_assets.core.gate import GateConfig
+from pkg_assets.defs.resolution.assets import load_catalog_index
+from pkg_assets.defs.validation.assets import gate_inputs, judge_partition
+from pkg_assets.resources.warehouse import (
+    WarehouseResource,
+    ensure_tables,
+    replace_partition,
+    replace_table,
+    sql_text,
+)
 
-# Tables the graph build reads besides behaviour: the knowledge side of the PKG.
-KNOWLEDGE_TABLES = ("products", "validated_relations", "cluster_knowledge", "product_clusters")
+# Tables the graph build reads besides behaviour: the knowledge side of the PKG, and what the
+# gate needs to judge the LLM's edges again on training behaviour.
+KNOWLEDGE_TABLES = ("products", "cluster_knowledge", "product_clusters", "resolved_relations", "product_embeddings")
 
 
 class GraphEvaluationConfig(dg.Config):
@@ -35,27 +45,57 @@ class GraphEvaluationConfig(dg.Config):
 
 
 def evaluation_graph(conn: duckdb.DuckDBPyConnection, train: pd.DataFrame, window: int,
-                     min_support: int) -> pd.DataFrame:
-    """The PKG as production builds it (sql/pkg_edges_build.sql), but with behaviour mined from
-    the training split only, so no test item leaks into the graph. Product-to-product edges."""
+                     min_support: int, gate: GateConfig | None = None,
+                     knowledge: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """The PKG as production builds it (sql/pkg_edges_build.sql), with every behavioural input
+    taken from the training split only, so no test interaction reaches the graph:
+
+    - behaviour edges are mined from `train`;
+    - the LLM's edges are judged again by the gate's core (`judge_edges`) with behaviour
+      evidence from `train`, and links that behaviour chose between tied listings count as
+      unresolved (the production gate saw every interaction, test items included);
+    - the verifier's stored verdicts are reused (they come from the LLM, not from behaviour).
+    `knowledge` overrides the knowledge tables (benchmarks pass catalogs with items hidden).
+    Product-to-product edges.
+    """
     conn.register("eval_train", train)
     try:
         select = mine_behavior(conn, "SELECT user_id, product_id, position FROM eval_train", window, min_support)
         behaviour = conn.execute(select, {"window": window, "min_support": min_support}).df()
     finally:
         conn.unregister("eval_train")
-    knowledge = {table: conn.execute(f"SELECT * FROM {table}").df() for table in KNOWLEDGE_TABLES}
+    knowledge = knowledge or {table: conn.execute(f"SELECT * FROM {table}").df() for table in KNOWLEDGE_TABLES}
+    verdicts = {(h, r, t): v for h, r, t, v in conn.execute(
+        "SELECT head_id, relation, tail_id, sig_verifier FROM validated_relations WHERE sig_verifier IS NOT NULL "
+        "UNION ALL SELECT head_id, relation, tail_id, sig_verifier FROM rejected_relations "
+        "WHERE sig_verifier IS NOT NULL").fetchall()}
     with duckdb.connect() as scratch:  # the same build SQL, over a private copy of its inputs
         ensure_tables(scratch)
-        for table, frame in {**knowledge, "behavior_edges": behaviour}.items():
+        for table, frame in {**knowledge, "behavior_edges": behaviour,
+                             "interactions": train.assign(session_id=train["user_id"])}.items():
             if len(frame):
-                scratch.register("incoming", frame)
+                columns = {c for (c,) in scratch.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+                scratch.register("incoming", frame[[c for c in frame.columns if c in columns]])
                 scratch.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
                 scratch.unregister("incoming")
+        regate(scratch, gate or GateConfig(), verdicts)
         return scratch.execute(
             f"SELECT src_id, relation, dst_id, weight, sources FROM ({sql_text('pkg_edges_build')}) "
             "WHERE dst_type = 'product'"
         ).df()
+
+
+def regate(conn: duckdb.DuckDBPyConnection, gate: GateConfig, verdicts: dict) -> None:
+    """Judge every partition's resolved relations again with the behaviour on `conn`, and keep
+    the accepted edges in its `validated_relations`."""
+    categories = [c for (c,) in conn.execute("SELECT DISTINCT category FROM resolved_relations ORDER BY 1").fetchall()]
+    if not categories:
+        return
+    index = load_catalog_index(conn)
+    for category in categories:
+        gated = judge_partition(gate_inputs(conn, category, index=index, drop_behaviour_ties=True), gate, verdicts)
+        replace_partition(conn, "validated_relations", gated[gated["reasons"] == ""], category)
 
 
 @dg.asset(
@@ -82,6 +122,10 @@ def graph_evaluation(context: dg.AssetExecutionContext, config: GraphEvaluationC
             SELECT 'rejected', avg((sig_behavior_support > 0)::INT) FROM rejected_relations WHERE decision = 'product'
             """
         ).df().set_index("side")["share"].to_dict()
+        knowledge_items = {p for (p,) in conn.execute(
+            "SELECT product_id FROM products WHERE category IN (SELECT DISTINCT category FROM resolved_relations)"
+        ).fetchall()}
+    segments = {"all": test, "knowledge": test[test.isin(knowledge_items)]}
 
     histories = train.groupby("user_id")["product_id"].agg(list).to_dict()
     popularity = popularity_order(train)
@@ -96,22 +140,26 @@ def graph_evaluation(context: dg.AssetExecutionContext, config: GraphEvaluationC
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     rows = []
     for name, recommend in recommenders.items():
-        scores = evaluate(recommend, histories, test)
-        context.log.info(f"{name}: " + ", ".join(f"{m} {v:.4f}" for m, v in scores.items() if m != "users"))
-        for metric, value in scores.items():
-            if metric == "users":
+        for segment, targets in segments.items():
+            if segment != "all" and targets.empty:
                 continue
-            kind, k = metric.split("@")
-            rows.append({"recommender": name, "metric": kind, "k": int(k), "value": value,
-                         "n_users": scores["users"], "evaluated_at": now})
+            scores = evaluate(recommend, histories, targets)
+            context.log.info(f"{name} [{segment}]: "
+                             + ", ".join(f"{m} {v:.4f}" for m, v in scores.items() if m != "users"))
+            for metric, value in scores.items():
+                if metric == "users":
+                    continue
+                kind, k = metric.split("@")
+                rows.append({"recommender": name, "metric": kind, "k": int(k), "value": value,
+                             "n_users": scores["users"], "segment": segment, "evaluated_at": now})
     for side, share in agreement.items():
         rows.append({"recommender": "llm_edges", "metric": f"behavior_agreement_{side}", "k": None,
                      "value": float(share) if share is not None and not pd.isna(share) else 0.0,
-                     "n_users": len(test), "evaluated_at": now})
+                     "n_users": len(test), "segment": "all", "evaluated_at": now})
     frame = pd.DataFrame(rows)
     with warehouse.connect() as conn:
         replace_table(conn, "graph_evaluation", frame)
-    ranked = frame[frame["k"].notna()]
+    ranked = frame[frame["k"].notna() & (frame["segment"] == "all")]
     table = ranked.pivot_table(index="recommender", columns=["metric", "k"], values="value")
     md = "| recommender | Recall@10 | NDCG@10 | Recall@20 | NDCG@20 |\n|---|---|---|---|---|\n" + "\n".join(
         f"| {name} | {row[('recall', 10)]:.4f} | {row[('ndcg', 10)]:.4f} | {row[('recall', 20)]:.4f} | "
@@ -123,5 +171,9 @@ def graph_evaluation(context: dg.AssetExecutionContext, config: GraphEvaluationC
         "evaluation_graph_edges": len(edges),
         "results": dg.MetadataValue.md(md),
         **{f"{name}_ndcg10": round(float(table.loc[name, ("ndcg", 10)]), 4) for name in recommenders},
+        **{f"{name}_ndcg10_knowledge_users": round(float(v), 4) for name, v in frame[
+            (frame["segment"] == "knowledge") & (frame["metric"] == "ndcg") & (frame["k"] == 10)].set_index(
+            "recommender")["value"].items()},
+        "knowledge_test_users": len(segments["knowledge"]),
         "llm_edges_with_behavior_support": round(float(agreement.get("accepted") or 0.0), 4),
     })

@@ -86,7 +86,7 @@ def load_catalog_index(conn) -> CatalogIndex:
     """Every embedded product of every category: resolution searches the whole catalog."""
     frame = conn.execute(
         """
-        SELECT e.product_id, p.title, p.brand, p.category_path, e.embedding
+        SELECT e.product_id, p.title, p.brand, p.category_path, p.category, e.embedding
         FROM product_embeddings e JOIN products p USING (product_id)
         ORDER BY e.product_id
         """
@@ -94,7 +94,8 @@ def load_catalog_index(conn) -> CatalogIndex:
     vectors = np.asarray(frame["embedding"].tolist(), dtype=np.float32) if len(frame) else np.zeros((0, 1), np.float32)
     return CatalogIndex(frame["product_id"].tolist(), frame["title"].tolist(), vectors,
                         [category_words(path) for path in frame["category_path"]],
-                        [None if pd.isna(b) else b for b in frame["brand"]])
+                        [None if pd.isna(b) else b for b in frame["brand"]],
+                        frame["category_path"].tolist(), frame["category"].tolist())
 
 
 class ResolutionRunConfig(dg.Config):

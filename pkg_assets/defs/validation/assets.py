@@ -2,6 +2,8 @@
 
 
 
+from dataclasses import dataclass
+
 import dagster as dg
 import pandas as pd
 from pydantic import Field
@@ -9,6 +11,7 @@ from pydantic import Field
 from pkg_assets.core.extraction import InvalidAnswer, parse_answer
 from pkg_assets.core.gate import GateConfig, aggregate_proposals, behaviour_by_pair, borderline, judge_edges
 from pkg_assets.core.models import VerifierAnswer
+from pkg_assets.core.resolve import product_traits
 from pkg_assets.core.prompts import VERIFIER_PROMPT, code_version, verifier_prompt_input
 from pkg_assets.defs.catalog.assets import interactions
 from pkg_assets.defs.metadata import counts_table, preview
@@ -67,8 +70,57 @@ def verify_borderline(context, conn, llm: LLMResource, gated: pd.DataFrame, gate
                       **{f"verifier_{k}": v for k, v in stats.as_metadata().items()}}
 
 
+@dataclass
+class GateInputs:
+    """Everything the gate reads for one partition; `behaviour` comes from whatever table is
+    named `interactions` on the connection (the evaluation passes its training split)."""
+
+    edges: pd.DataFrame
+    paths: dict
+    titles: dict
+    reverse: set
+    behaviour: dict
+    descriptions: dict
+    vector_of: object
+    traits: dict
+
+
+def gate_inputs(conn, category: str, index=None, drop_behaviour_ties: bool = False) -> GateInputs:
+    """Read one partition's resolved relations and every signal's inputs.
+
+    `drop_behaviour_ties` treats links that behaviour chose between tied listings as
+    unresolved: the leak-free evaluation must not let interactions pick a tail either.
+    """
+    resolved = conn.execute("SELECT * FROM resolved_relations WHERE category = ?", [category]).df()
+    if drop_behaviour_ties and len(resolved):
+        by_behaviour = resolved["resolution_reason"].fillna("").str.startswith("ambiguous between")
+        resolved.loc[by_behaviour, ["decision", "tail_id"]] = ["unresolved", None]
+    edges = aggregate_proposals(resolved)
+    index = index if index is not None else load_catalog_index(conn)
+    product_edges = edges[edges["decision"] == "product"]
+    behaviour = behaviour_by_pair(behaviour_for_pairs(
+        conn, pd.DataFrame({"head_id": product_edges["head_id"], "tail_id": product_edges["tail_id"]})))
+    return GateInputs(
+        edges=edges,
+        paths=dict(conn.execute("SELECT product_id, category_path FROM products").fetchall()),
+        titles=dict(conn.execute("SELECT product_id, title FROM products").fetchall()),
+        reverse=set(conn.execute(
+            "SELECT DISTINCT head_id, tail_id FROM resolved_relations WHERE decision = 'product'").fetchall()),
+        behaviour=behaviour,
+        descriptions=dict(conn.execute(
+            "SELECT product_id, description FROM products WHERE category = ?", [category]).fetchall()),
+        vector_of=index.vector_of,
+        traits=product_traits(index),
+    )
+
+
+def judge_partition(inputs: GateInputs, gate: GateConfig, verdicts: dict | None = None) -> pd.DataFrame:
+    return judge_edges(inputs.edges, inputs.paths, inputs.reverse, inputs.behaviour, inputs.vector_of,
+                       inputs.descriptions, gate, inputs.titles, verdicts, traits=inputs.traits)
+
+
 # The verifier's prompt is part of the gate: editing it marks the gate stale.
-GATE_CODE_VERSION = code_version(VERIFIER_PROMPT, salt="gate-4")
+GATE_CODE_VERSION = code_version(VERIFIER_PROMPT, salt="gate-5")
 
 
 @dg.multi_asset(
@@ -89,29 +141,14 @@ def hallucination_gate(context: dg.AssetExecutionContext, config: GateRunConfig,
     category = context.partition_key
     gate = config.gate()
     with warehouse.connect() as conn:
-        resolved = conn.execute("SELECT * FROM resolved_relations WHERE category = ?", [category]).df()
-        edges = aggregate_proposals(resolved)
-        paths = dict(conn.execute("SELECT product_id, category_path FROM products").fetchall())
-        titles = dict(conn.execute("SELECT product_id, title FROM products").fetchall())
-        reverse = set(conn.execute(
-            "SELECT DISTINCT head_id, tail_id FROM resolved_relations WHERE decision = 'product'"
-        ).fetchall())
-        index = load_catalog_index(conn)
-
-        product_edges = edges[edges["decision"] == "product"]
-        behaviour = behaviour_by_pair(behaviour_for_pairs(
-            conn, pd.DataFrame({"head_id": product_edges["head_id"], "tail_id": product_edges["tail_id"]})))
-
-        descriptions = dict(conn.execute(
-            "SELECT product_id, description FROM products WHERE category = ?", [category]).fetchall())
-        gated = judge_edges(edges, paths, reverse, behaviour, index.vector_of, descriptions, gate, titles)
+        inputs = gate_inputs(conn, category)
+        gated = judge_partition(inputs, gate)
         verifier_metadata = {}
         if config.verifier:
             products = {r["product_id"]: r for r in conn.execute(
                 "SELECT product_id, title, brand, category_path FROM products").df().to_dict("records")}
             verdicts, verifier_metadata = verify_borderline(context, conn, llm, gated, gate, config, products)
-            gated = judge_edges(edges, paths, reverse, behaviour, index.vector_of, descriptions, gate, titles,
-                                verdicts)
+            gated = judge_partition(inputs, gate, verdicts)
         accepted = gated[gated["reasons"] == ""]
         rejected = gated[gated["reasons"] != ""]
         replace_partition(conn, "validated_relations", accepted, category)

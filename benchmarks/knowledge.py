@@ -1,0 +1,315 @@
+"""Knowledge that holds up on real LLM answers: resolution, the gate, value, cold start, collective.
+
+    .venv/bin/python benchmarks/knowledge.py                 # about 10 minutes on 2 cores
+    .venv/bin/python benchmarks/knowledge.py --keep DIR      # keep the warehouse for analysis / labelling
+
+Runs the real pipeline through Dagster on amazon-beauty with a frontier LLM's recorded
+answers for the whole Fragrance category (`../shared/data/amazon-beauty/llm/fragrance.jsonl`,
+served by the `replay` model): catalog_job for every category, interactions_job,
+knowledge_job for Fragrance, graph_job. Then:
+
+- resolution and edges are scored against labels people wrote by reading the real output
+  (`pkg_assets_tests/fixtures/fragrance_labels/`, GUIDE.md there). Defaults were chosen on
+  the `dev` half of the labels (split by head product); figures are printed for `test`
+  (the headline) and for all labels;
+- value, leak-free: `graph_evaluation` rebuilds the graph from the training split and judges
+  the LLM's edges again with training behaviour only (no test interaction anywhere);
+  NDCG@10 / Recall@10 for behaviour alone and the fused graph, on all users and on users
+  whose test item is in a category with knowledge;
+- cold start: a seeded 30% of the Fragrance items is hidden from training entirely
+  (behaviour, the gate's evidence); users whose test item is hidden are ranked by behaviour
+  alone, by title-embedding kNN over their last items (the content baseline), and by the
+  fused recommender (graph neighbours both ways + shared concepts + knowledge vectors +
+  content, blended with fixed weights chosen before looking at any test figure);
+- REKI's collective claim: calls saved by one call per cluster for the concept factors, and
+  the precision of propagated concept edges against the members' own answers.
+Ends with `key: value` lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import BEAUTY, PROJECT_DIR, QUIET, fresh_pipeline, machine, peak_rss_mb  # noqa: E402
+
+ANSWERS = BEAUTY / "llm" / "fragrance.jsonl"
+LABELS = PROJECT_DIR / "pkg_assets_tests" / "fixtures" / "fragrance_labels"
+CATEGORY = "Fragrance"
+CONCEPT_FACTORS = 3  # occasions, audience, usage: the factors collective extraction stands in for
+COLD_SHARE, COLD_SEED = 0.30, 0
+# Fused cold-start blend: fixed a priori (equal say for graph, content and knowledge), not tuned.
+BLEND = {"graph": 1.0, "content": 1.0, "knowledge": 1.0, "concepts": 0.5}
+
+
+def run_pipeline(instance, defs) -> dict[str, float]:
+    timings = {}
+    categories = defs.resources["catalog"].categories()
+    instance.add_dynamic_partitions("category", categories)
+
+    def execute(job: str, partition: str | None = None) -> None:
+        started = time.perf_counter()
+        result = defs.resolve_job_def(job).execute_in_process(instance=instance, partition_key=partition,
+                                                              run_config=QUIET, raise_on_error=False)
+        if not result.success:
+            raise RuntimeError(f"{job} [{partition}] failed: "
+                               + "; ".join(e.message for e in result.all_events if e.is_failure)[-2000:])
+        timings[f"{job}{'_' + partition if partition else ''}_s"] = time.perf_counter() - started
+        print(f"  {job}{' [' + partition + ']' if partition else ''}: {time.perf_counter() - started:.1f}s", flush=True)
+
+    for category in categories:
+        execute("catalog_job", category)
+    execute("interactions_job")
+    execute("knowledge_job", CATEGORY)
+    execute("graph_job")
+    return timings
+
+
+def label_figures(conn) -> dict[str, float]:
+    from pkg_assets.core.label_eval import edge_scores, load_labels, resolution_scores
+
+    resolution_labels, edge_labels = load_labels(LABELS)
+    links = conn.execute("SELECT head_id, relation, tail_mention, decision, tail_id FROM resolved_relations "
+                         "WHERE category = ? AND tail_kind = 'product'", [CATEGORY]).df()
+    gated = conn.execute(
+        "SELECT head_id, relation, tail_id, true AS accepted FROM validated_relations WHERE decision = 'product' "
+        "UNION ALL SELECT head_id, relation, tail_id, false FROM rejected_relations "
+        "WHERE decision = 'product' AND tail_id IS NOT NULL").df()
+    out = {}
+    print("| labels | split | labelled | precision | recall / true kept | coverage / false rejected | unjudged |")
+    print("|---|---|---|---|---|---|---|")
+    for split in ("dev", "test", "all"):
+        chosen = resolution_labels if split == "all" else resolution_labels[resolution_labels["split"] == split]
+        r = resolution_scores(links, chosen)
+        print(f"| resolution | {split} | {r['labelled']} | {r['precision']:.3f} | {r['recall']:.3f} | "
+              f"{r['coverage']:.3f} | {r['unjudged']} |")
+        chosen = edge_labels if split == "all" else edge_labels[edge_labels["split"] == split]
+        e = edge_scores(gated, chosen)
+        print(f"| edges | {split} | {e['labelled']} | {e['precision']:.3f} | {e['true_kept']:.3f} | "
+              f"{e['false_rejected']:.3f} | – |")
+        out.update({f"resolution_{k}_{split}": v for k, v in r.items()})
+        out.update({f"edges_{k}_{split}": v for k, v in e.items()})
+    return out
+
+
+def evaluation_figures(conn) -> dict[str, float]:
+    rows = conn.execute("SELECT recommender, metric, k, value, n_users, segment FROM graph_evaluation "
+                        "WHERE k = 10").fetchall()
+    found = {(r, m, s): (v, n) for r, m, _, v, n, s in rows}
+    print("| recommender (leak-free) | users | NDCG@10 | Recall@10 |")
+    print("|---|---|---|---|")
+    for segment in ("all", "knowledge"):
+        for name in ("popularity", "cooccurrence_knn", "graph_behaviour", "graph_fused"):
+            if (name, "ndcg", segment) in found:
+                ndcg, users = found[(name, "ndcg", segment)]
+                print(f"| {name} [{segment}] | {users} | {ndcg:.4f} | {found[(name, 'recall', segment)][0]:.4f} |")
+    return {f"{name}_{metric}10_{segment}": value for (name, metric, segment), (value, _) in found.items()}
+
+
+def cold_start(conn) -> dict[str, float]:
+    """The cold-start protocol (module docstring) on the warehouse the pipeline left behind."""
+    import numpy as np
+
+    from pkg_assets.core.metrics import evaluate, leave_last_out
+    from pkg_assets.core.recommend import graph_recommender, popularity_order
+    from pkg_assets.defs.evaluation.assets import KNOWLEDGE_TABLES, evaluation_graph
+
+    interactions = conn.execute("SELECT user_id, product_id, position FROM interactions").df()
+    train, test = leave_last_out(interactions)
+    items = sorted(r[0] for r in conn.execute("SELECT product_id FROM products WHERE category = ?",
+                                              [CATEGORY]).fetchall())
+    rng = np.random.default_rng(COLD_SEED)
+    hidden = set(rng.choice(items, size=round(COLD_SHARE * len(items)), replace=False).tolist())
+    train = train[~train["product_id"].isin(hidden)]
+    targets = test[test.isin(hidden)]
+    histories = train.groupby("user_id")["product_id"].agg(list).to_dict()
+    popularity = popularity_order(train)
+    knowledge = {table: conn.execute(f"SELECT * FROM {table}").df() for table in KNOWLEDGE_TABLES}
+    edges = evaluation_graph(conn, train, window=5, min_support=1, knowledge=knowledge)
+    behaviour = edges[edges["sources"].map(lambda s: "behavior" in list(s))]
+    walk = {"recent": 5, "decay": 0.5, "relation_weights": {"next_item": 3.0}}
+
+    # Content: title embeddings (what product_embeddings holds), cosine to the last items.
+    embedded = conn.execute("SELECT product_id, embedding FROM product_embeddings ORDER BY product_id").df()
+    ids = embedded["product_id"].tolist()
+    position = {pid: i for i, pid in enumerate(ids)}
+    matrix = np.asarray(embedded["embedding"].tolist(), dtype=np.float32)
+    vectors = conn.execute("SELECT product_id, vector FROM knowledge_vectors").df()
+    knowledge_matrix = np.zeros_like(matrix)
+    has_knowledge = np.zeros(len(ids), dtype=bool)
+    for pid, vector in zip(vectors["product_id"], vectors["vector"]):
+        if pid in position:
+            knowledge_matrix[position[pid]] = np.asarray(vector, dtype=np.float32)
+            has_knowledge[position[pid]] = True
+    concept_rows = conn.execute(
+        "SELECT head_id, tail_id FROM validated_relations WHERE decision = 'concept' "
+        "UNION SELECT pc.product_id, k.concept_id FROM cluster_knowledge k JOIN product_clusters pc USING (signature) "
+        "WHERE k.accepted").fetchall()
+    by_concept: dict[str, set[str]] = {}
+    concepts_of: dict[str, set[str]] = {}
+    for pid, concept in concept_rows:
+        by_concept.setdefault(concept, set()).add(pid)
+        concepts_of.setdefault(pid, set()).add(concept)
+    # Knowledge edges both ways: "X substitutes Y" is the same knowledge seen from Y.
+    llm = edges[~edges["sources"].map(lambda s: "behavior" in list(s))]
+    graph_neighbours: dict[str, dict[str, float]] = {}
+    for src, dst, weight in zip(edges["src_id"], edges["dst_id"], edges["weight"]):
+        graph_neighbours.setdefault(src, {})[dst] = graph_neighbours.get(src, {}).get(dst, 0.0) + float(weight)
+    for src, dst, weight in zip(llm["src_id"], llm["dst_id"], llm["weight"]):
+        graph_neighbours.setdefault(dst, {})[src] = graph_neighbours.get(dst, {}).get(src, 0.0) + float(weight)
+
+    def last_items(history: list[str], recent: int = 5) -> list[tuple[int, str]]:
+        return list(enumerate(reversed(history[-recent:])))
+
+    def content_scores(history: list[str]) -> np.ndarray:
+        scores = np.zeros(len(ids), dtype=np.float32)
+        for age, item in last_items(history):
+            if item in position:
+                scores += (0.5 ** age) * (matrix @ matrix[position[item]])
+        return scores
+
+    def knowledge_scores(history: list[str]) -> np.ndarray:
+        scores = np.zeros(len(ids), dtype=np.float32)
+        for age, item in last_items(history):
+            if item in position and has_knowledge[position[item]]:
+                scores += (0.5 ** age) * np.where(has_knowledge, knowledge_matrix @ knowledge_matrix[position[item]], 0)
+        return scores
+
+    def top(scores: np.ndarray, k: int) -> list[str]:
+        best = np.argpartition(-scores, k)[:k]
+        return [ids[i] for i in best[np.argsort(-scores[best], kind="stable")]]
+
+    def content(history: list[str], k: int) -> list[str]:
+        return top(content_scores(history), k)
+
+    def fused(history: list[str], k: int) -> list[str]:
+        graph = np.zeros(len(ids), dtype=np.float32)
+        for age, item in last_items(history):
+            for dst, weight in graph_neighbours.get(item, {}).items():
+                if dst in position:
+                    graph[position[dst]] += (0.5 ** age) * weight
+        shared = np.zeros(len(ids), dtype=np.float32)
+        for age, item in last_items(history):
+            for concept in concepts_of.get(item, ()):
+                members = by_concept[concept]
+                for member in members:
+                    if member in position:
+                        shared[position[member]] += (0.5 ** age) / len(members) ** 0.5
+        parts = {"graph": graph, "content": content_scores(history), "knowledge": knowledge_scores(history),
+                 "concepts": shared}
+        total = np.zeros(len(ids), dtype=np.float32)
+        for name, scores in parts.items():
+            peak = float(scores.max()) if len(scores) else 0.0
+            if peak > 0:
+                total += BLEND[name] * scores / peak
+        return top(total, k)
+
+    recommenders = {"behaviour": graph_recommender(behaviour, popularity, **walk), "content": content,
+                    "fused": fused}
+    out = {"cold_items_hidden": len(hidden), "cold_test_users": len(targets)}
+    print(f"| cold start ({len(hidden)} of {len(items)} {CATEGORY} items hidden, {len(targets)} users) | Recall@10 | NDCG@10 |")
+    print("|---|---|---|")
+    for name, recommend in recommenders.items():
+        scores = evaluate(recommend, histories, targets, ks=(10,))
+        out[f"cold_recall10_{name}"], out[f"cold_ndcg10_{name}"] = scores["recall@10"], scores["ndcg@10"]
+        print(f"| {name} | {scores['recall@10']:.4f} | {scores['ndcg@10']:.4f} |", flush=True)
+    return out
+
+
+def collective_figures(conn) -> dict[str, float]:
+    from pkg_assets.core.collective import agreement, member_answers
+
+    products = conn.execute("SELECT count(*) FROM products WHERE category = ?", [CATEGORY]).fetchall()[0][0]
+    clusters = conn.execute("SELECT count(DISTINCT cluster_id) FROM product_clusters WHERE category = ?",
+                            [CATEGORY]).fetchall()[0][0]
+    answers = member_answers(conn.execute(
+        "SELECT head_id, relation, tail_mention FROM resolved_relations WHERE category = ? AND decision = 'concept'",
+        [CATEGORY]).fetchall())
+    members = {}
+    for signature, pid in conn.execute("SELECT signature, product_id FROM product_clusters WHERE category = ?",
+                                       [CATEGORY]).fetchall():
+        members.setdefault(signature, []).append(pid)
+    rows = conn.execute("SELECT signature, relation, tail_mention, accepted, reasons FROM cluster_knowledge "
+                        "WHERE category = ?", [CATEGORY]).fetchall()
+    agree = judged = propagated = 0
+    for signature, relation, mention, accepted, _ in rows:
+        if not accepted:
+            continue
+        a, c = agreement(members.get(signature, []), relation, mention, answers)
+        agree, judged, propagated = agree + a, judged + a + c, propagated + len(members.get(signature, []))
+    individual = CONCEPT_FACTORS * products
+    out = {
+        "collective_individual_concept_calls": individual, "collective_cluster_calls": clusters,
+        "collective_calls_saved": individual - clusters,
+        "collective_calls_saved_share": (individual - clusters) / individual if individual else 0.0,
+        "collective_concept_edges_propagated": propagated,
+        "collective_concept_edges_judged": judged,
+        "collective_concept_precision": agree / judged if judged else 0.0,
+        "collective_concepts_rejected_contradicted": sum(1 for *_, reasons in rows if "contradicted" in (reasons or "")),
+    }
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="copy the warehouse here when done")
+    args = parser.parse_args()
+    if not ANSWERS.exists():
+        print(f"skipped: {ANSWERS} is absent")
+        return 0
+    import duckdb
+
+    started = time.perf_counter()
+    with fresh_pipeline(PKG_CATALOG_PATH=str(BEAUTY), PKG_REPLAY_RECORDINGS=str(ANSWERS)) as (instance, defs, data):
+        timings = run_pipeline(instance, defs)
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(data / "warehouse.duckdb", args.keep / "warehouse.duckdb")
+        with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
+            figures = label_figures(conn)
+            figures |= evaluation_figures(conn)
+            figures |= collective_figures(conn)
+            figures |= cold_start(conn)
+    wall = time.perf_counter() - started
+    print(f"machine: {machine()}")
+    print(f"pipeline_s: {sum(timings.values()):.1f}")
+    print(f"wall_s: {wall:.1f}")
+    print(f"peak_rss_mb: {peak_rss_mb():.0f}")
+    headline = {
+        "resolution_precision": figures["resolution_precision_test"],
+        "resolution_recall": figures["resolution_recall_test"],
+        "resolution_coverage": figures["resolution_coverage_all"],
+        "resolution_precision_all_labels": figures["resolution_precision_all"],
+        "edge_precision": figures["edges_precision_test"],
+        "true_edges_kept": figures["edges_true_kept_test"],
+        "false_edges_rejected": figures["edges_false_rejected_test"],
+        "edge_precision_all_labels": figures["edges_precision_all"],
+        "edges_labelled_share": figures["edges_labelled_share_all"],
+        "behaviour_ndcg10_all_users": figures.get("graph_behaviour_ndcg10_all", 0.0),
+        "fused_ndcg10_all_users": figures.get("graph_fused_ndcg10_all", 0.0),
+        "behaviour_ndcg10_knowledge_users": figures.get("graph_behaviour_ndcg10_knowledge", 0.0),
+        "fused_ndcg10_knowledge_users": figures.get("graph_fused_ndcg10_knowledge", 0.0),
+        "behaviour_recall10_knowledge_users": figures.get("graph_behaviour_recall10_knowledge", 0.0),
+        "fused_recall10_knowledge_users": figures.get("graph_fused_recall10_knowledge", 0.0),
+        "cold_recall10_behaviour": figures["cold_recall10_behaviour"],
+        "cold_recall10_content": figures["cold_recall10_content"],
+        "cold_recall10_fused": figures["cold_recall10_fused"],
+        "collective_calls_saved": figures["collective_calls_saved"],
+        "collective_calls_saved_share": figures["collective_calls_saved_share"],
+        "collective_concept_precision": figures["collective_concept_precision"],
+        "collective_concepts_rejected_contradicted": figures["collective_concepts_rejected_contradicted"],
+    }
+    for key, value in headline.items():
+        print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    from pkg_assets.cli import _exit
+
+    _exit(main())
