@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pkg_assets.core import catalog as core_catalog
-from pkg_assets.core.resolution_eval import build_labelled_set, score
+from pkg_assets.core.resolution_eval import DERIVED_KINDS, build_labelled_set, score
 from pkg_assets.core.resolve import (
     CatalogIndex, ResolutionConfig, category_words, product_embedding_text, resolve_product_mentions,
 )
@@ -40,7 +40,12 @@ def _products(path):
 
 def _assert_targets(figures: dict) -> None:
     assert figures["exact_top1"] >= 0.95, figures
-    assert figures["derived_top1"] >= 0.85, figures
+    # "abbreviated" (a title cut after six words) is left out of the derived target: on real
+    # LLM answers a mention lacking a listing's extra line words names another line (a
+    # flanker: "Fantasy" is not "Midnight Fantasy"), so resolution refuses such links on
+    # purpose; the labelled real answers (test_label_eval.py, benchmarks/knowledge.py) judge it.
+    kinds = [k for k in DERIVED_KINDS if k != "abbreviated"]
+    assert sum(figures[f"top1_{k}"] for k in kinds) / len(kinds) >= 0.85, figures
     assert figures["product_precision"] >= 0.95, figures
 
 
