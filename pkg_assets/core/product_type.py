@@ -93,6 +93,9 @@ LEXICON: dict[str, tuple[str, int, tuple[str, ...]]] = {
     "hair wax": ("hair wax", SPECIFIC, ("hair wax", "pomade")),
     "wax": ("wax", SPECIFIC, ("wax kit", "sugar wax", "beeswax", "wax pellets")),
     "brush": ("brush", SPECIFIC, ("brush", "brushes")),
+    # beyond beauty: gifts, home
+    "greeting card": ("greeting card", SPECIFIC, ("card", "greeting card", "gift card")),
+    "vase": ("vase", SPECIFIC, ("vase", "flower vase")),
 }
 
 # Category leaves spelled differently from the lexicon's names.

@@ -33,6 +33,7 @@ from pkg_assets.core.product_type import (
     audience_of,
     audiences_compatible,
     compatible,
+    _NOT_LINE,
     audience_canonical,
     line_words,
     product_audience,
@@ -308,18 +309,19 @@ class MentionTraits:
 
 
 def mention_traits(index: CatalogIndex, mention: str, head_id: str | None) -> MentionTraits:
-    """A mention naming no type means the head partition's dominant form; one naming no
-    audience means the head's ("Gucci Guilty eau de parfum" said of the women's Guilty is not
-    Guilty Men)."""
+    """A proper name with no type ("Viktor & Rolf Flowerbomb", said of a perfume) means the
+    listing of the head partition's dominant form: the perfume, not its body lotion. A
+    generic mention with no type constrains nothing. A mention naming no audience takes the
+    head's ("Gucci Guilty eau de parfum" said of the women's Guilty is not Guilty Men)."""
+    # Generic: no proper name. LLMs write names capitalised ("Nemat Amber perfume oil") and
+    # kinds of thing in lower case ("sweet orange essential oil").
+    generic = not any(word[:1].isupper() or any(ch.isdigit() for ch in word) for word in mention.split())
     kind = index.lexicon.of_text(mention)
     implied = False
-    if not kind:
+    if not kind and not generic:
         form = index.implied_form(head_id)
         kind, implied = (ProductType(form, form), True) if form else (kind, False)
     audience = audience_of(mention) or index.audience_of(head_id)
-    # Generic: no proper name. LLMs write names capitalised ("Nemat
-    # Amber perfume oil") and kinds of thing in lower case ("sweet orange essential oil").
-    generic = not any(word[:1].isupper() or any(ch.isdigit() for ch in word) for word in mention.split())
     return MentionTraits(kind, implied, audience, frozenset(normalise_words(mention)), generic)
 
 
@@ -357,7 +359,15 @@ def line_agreement(index: CatalogIndex, position: int, mention: str, traits: Men
     # of the title open. Numbers are sizes more often than names.
     named = [w for w in dict.fromkeys(title_line) if not w.isdigit()]
     mention_words = audience_canonical(traits.words)
-    extra = [] if traits.generic else [w for w in named if not _word_in(w, mention_words)]
+    # A listing's own line words count against a mention that names its brand (or, for a
+    # listing without a brand, any proper name): "Paris Hilton eau de parfum" is not Paris
+    # Hilton Heiress. A mention of another brand or none ("Mother's Day card") leaves the
+    # listing's name open.
+    brand_words = set(normalise_words(own_brand)) - _NOT_LINE if own_brand else set()
+    named_brand = set(normalise_words(brand)) if brand else set()
+    names_brand = (bool(brand_words & traits.words) or (bool(named_brand) and named_brand <= title_words)
+                   if brand_words else not traits.generic)
+    extra = [] if traits.generic or not names_brand else [w for w in named if not _word_in(w, mention_words)]
     missing_share = sum(map(weight, missing)) / sum(map(weight, mention_line)) if mention_line else 0.0
     extra_share = sum(map(weight, extra)) / sum(map(weight, named)) if named else 0.0
     return missing, extra, missing_share, extra_share
