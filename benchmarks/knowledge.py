@@ -43,8 +43,10 @@ LABELS = PROJECT_DIR / "pkg_assets_tests" / "fixtures" / "fragrance_labels"
 CATEGORY = "Fragrance"
 CONCEPT_FACTORS = 3  # occasions, audience, usage: the factors collective extraction stands in for
 COLD_SHARE, COLD_SEED = 0.30, 0
-# Fused cold-start blend: fixed a priori (equal say for graph, content and knowledge), not tuned.
-BLEND = {"graph": 1.0, "content": 1.0, "knowledge": 1.0, "concepts": 0.5}
+# Fused cold-start blend of normalised scores: behaviour neighbours, the LLM's product edges
+# (both ways), title content, knowledge vectors, shared concepts. Chosen on the validation
+# item (`--tune`), never on the test item.
+BLEND = {"behaviour": 0.0, "llm_edges": 1.0, "content": 1.0, "knowledge": 1.0, "concepts": 0.5}
 
 
 def run_pipeline(instance, defs) -> dict[str, float]:
@@ -111,8 +113,9 @@ def evaluation_figures(conn) -> dict[str, float]:
     return {f"{name}_{metric}10_{segment}": value for (name, metric, segment), (value, _) in found.items()}
 
 
-def cold_start(conn) -> dict[str, float]:
-    """The cold-start protocol (module docstring) on the warehouse the pipeline left behind."""
+def cold_start(conn, blends: dict[str, dict[str, float]] | None = None, split: str = "test") -> dict[str, float]:
+    """The cold-start protocol (module docstring) on the warehouse the pipeline left behind.
+    `split="validation"` holds out each user's second-to-last item instead (for --tune)."""
     import numpy as np
 
     from pkg_assets.core.metrics import evaluate, leave_last_out
@@ -121,6 +124,8 @@ def cold_start(conn) -> dict[str, float]:
 
     interactions = conn.execute("SELECT user_id, product_id, position FROM interactions").df()
     train, test = leave_last_out(interactions)
+    if split == "validation":
+        train, test = leave_last_out(train)
     items = sorted(r[0] for r in conn.execute("SELECT product_id FROM products WHERE category = ?",
                                               [CATEGORY]).fetchall())
     rng = np.random.default_rng(COLD_SEED)
@@ -157,11 +162,13 @@ def cold_start(conn) -> dict[str, float]:
         concepts_of.setdefault(pid, set()).add(concept)
     # Knowledge edges both ways: "X substitutes Y" is the same knowledge seen from Y.
     llm = edges[~edges["sources"].map(lambda s: "behavior" in list(s))]
-    graph_neighbours: dict[str, dict[str, float]] = {}
-    for src, dst, weight in zip(edges["src_id"], edges["dst_id"], edges["weight"]):
-        graph_neighbours.setdefault(src, {})[dst] = graph_neighbours.get(src, {}).get(dst, 0.0) + float(weight)
-    for src, dst, weight in zip(llm["src_id"], llm["dst_id"], llm["weight"]):
-        graph_neighbours.setdefault(dst, {})[src] = graph_neighbours.get(dst, {}).get(src, 0.0) + float(weight)
+    behaviour_neighbours: dict[str, dict[str, float]] = {}
+    for src, dst, weight in zip(behaviour["src_id"], behaviour["dst_id"], behaviour["weight"]):
+        behaviour_neighbours.setdefault(src, {})[dst] = behaviour_neighbours.get(src, {}).get(dst, 0.0) + float(weight)
+    knowledge_neighbours: dict[str, dict[str, float]] = {}
+    for a, b, weight in zip(llm["src_id"], llm["dst_id"], llm["weight"]):
+        for src, dst in ((a, b), (b, a)):
+            knowledge_neighbours.setdefault(src, {})[dst] = knowledge_neighbours.get(src, {}).get(dst, 0.0) + float(weight)
 
     def last_items(history: list[str], recent: int = 5) -> list[tuple[int, str]]:
         return list(enumerate(reversed(history[-recent:])))
@@ -187,12 +194,15 @@ def cold_start(conn) -> dict[str, float]:
     def content(history: list[str], k: int) -> list[str]:
         return top(content_scores(history), k)
 
-    def fused(history: list[str], k: int) -> list[str]:
-        graph = np.zeros(len(ids), dtype=np.float32)
+    def walk_scores(history: list[str], neighbours: dict[str, dict[str, float]]) -> np.ndarray:
+        scores = np.zeros(len(ids), dtype=np.float32)
         for age, item in last_items(history):
-            for dst, weight in graph_neighbours.get(item, {}).items():
+            for dst, weight in neighbours.get(item, {}).items():
                 if dst in position:
-                    graph[position[dst]] += (0.5 ** age) * weight
+                    scores[position[dst]] += (0.5 ** age) * weight
+        return scores
+
+    def fused(history: list[str], k: int, blend: dict[str, float]) -> list[str]:
         shared = np.zeros(len(ids), dtype=np.float32)
         for age, item in last_items(history):
             for concept in concepts_of.get(item, ()):
@@ -200,19 +210,22 @@ def cold_start(conn) -> dict[str, float]:
                 for member in members:
                     if member in position:
                         shared[position[member]] += (0.5 ** age) / len(members) ** 0.5
-        parts = {"graph": graph, "content": content_scores(history), "knowledge": knowledge_scores(history),
-                 "concepts": shared}
+        parts = {"behaviour": walk_scores(history, behaviour_neighbours),
+                 "llm_edges": walk_scores(history, knowledge_neighbours),
+                 "content": content_scores(history), "knowledge": knowledge_scores(history), "concepts": shared}
         total = np.zeros(len(ids), dtype=np.float32)
         for name, scores in parts.items():
             peak = float(scores.max()) if len(scores) else 0.0
-            if peak > 0:
-                total += BLEND[name] * scores / peak
+            if peak > 0 and blend.get(name):
+                total += blend[name] * scores / peak
         return top(total, k)
 
-    recommenders = {"behaviour": graph_recommender(behaviour, popularity, **walk), "content": content,
-                    "fused": fused}
+    recommenders = {"behaviour": graph_recommender(behaviour, popularity, **walk), "content": content}
+    for name, blend in (blends or {"fused": BLEND}).items():
+        recommenders[name] = lambda history, k, blend=blend: fused(history, k, blend)
     out = {"cold_items_hidden": len(hidden), "cold_test_users": len(targets)}
-    print(f"| cold start ({len(hidden)} of {len(items)} {CATEGORY} items hidden, {len(targets)} users) | Recall@10 | NDCG@10 |")
+    print(f"| cold start [{split}] ({len(hidden)} of {len(items)} {CATEGORY} items hidden, {len(targets)} users) "
+          "| Recall@10 | NDCG@10 |")
     print("|---|---|---|")
     for name, recommend in recommenders.items():
         scores = evaluate(recommend, histories, targets, ks=(10,))
@@ -255,12 +268,52 @@ def collective_figures(conn) -> dict[str, float]:
     return out
 
 
+def tune(warehouse: Path, cold_only: bool = False) -> None:
+    """The sweeps the defaults come from, on the *validation* item (second-to-last per user):
+    the graph walk's knowledge weights (GraphEvaluationConfig) and the cold-start blend."""
+    import itertools
+
+    import duckdb
+
+    from pkg_assets.core.metrics import evaluate, leave_last_out
+    from pkg_assets.core.recommend import KNOWLEDGE_RELATIONS, graph_recommender, popularity_order, with_reverse
+    from pkg_assets.defs.evaluation.assets import evaluation_graph
+
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        interactions = conn.execute("SELECT user_id, product_id, position FROM interactions").df()
+        train, _ = leave_last_out(interactions)
+        fit, validation = leave_last_out(train)
+        edges = evaluation_graph(conn, fit, 5, 1)
+        items = {p for (p,) in conn.execute("SELECT product_id FROM products WHERE category = ?",
+                                            [CATEGORY]).fetchall()}
+        histories = fit.groupby("user_id")["product_id"].agg(list).to_dict()
+        popularity = popularity_order(fit)
+        knowledge_users = validation[validation.isin(items)]
+        print("| knowledge weight | both ways | NDCG@10 knowledge users (validation) | NDCG@10 all users |")
+        print("|---|---|---|---|")
+        for weight, both in ([] if cold_only else itertools.product([1.0, 3.0, 5.0, 8.0], [False, True])):
+            walk = graph_recommender(with_reverse(edges) if both else edges, popularity, 5, 0.5,
+                                     {"next_item": 3.0, **{r: weight for r in KNOWLEDGE_RELATIONS}})
+            print(f"| {weight} | {both} | {evaluate(walk, histories, knowledge_users, ks=(10,))['ndcg@10']:.4f} | "
+                  f"{evaluate(walk, histories, validation, ks=(10,))['ndcg@10']:.4f} |", flush=True)
+        blends = {f"b{b}_l{g}_c{c}_k{k}_s{sh}": {"behaviour": b, "llm_edges": g, "content": c, "knowledge": k,
+                                                  "concepts": sh}
+                  for b, g, c, k, sh in itertools.product([0.0, 0.5], [1.0, 3.0], [0.5, 1.0], [1.0, 2.0], [0.5, 1.0])}
+        cold_start(conn, blends, split="validation")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="copy the warehouse here when done")
+    parser.add_argument("--tune", type=Path, metavar="WAREHOUSE",
+                        help="run the validation sweeps on a kept warehouse (from --keep) and stop")
+    parser.add_argument("--cold-only", action="store_true", help="with --tune: only the cold-start sweep")
     args = parser.parse_args()
     if not ANSWERS.exists():
         print(f"skipped: {ANSWERS} is absent")
+        return 0
+    if args.tune:
+        tune(args.tune, args.cold_only)
         return 0
     import duckdb
 

@@ -90,3 +90,15 @@ def graph_recommender(edges: pd.DataFrame, popularity: list[str], recent: int = 
         return _padded([item for item, _ in scores.most_common(k)], popularity, k)
 
     return recommend
+
+
+KNOWLEDGE_RELATIONS = ("complement", "substitute", "accessory", "consumable")
+
+
+def with_reverse(edges: pd.DataFrame, relations=KNOWLEDGE_RELATIONS) -> pd.DataFrame:
+    """`edges` plus the reverse of every edge of `relations`: "X substitutes Y" is knowledge
+    about Y too, and a user of the tail is as well served by the head (the LLM was asked about
+    each product in turn, so many true pairs were proposed one way only)."""
+    chosen = edges[edges["relation"].isin(relations)]
+    reverse = chosen.rename(columns={"src_id": "dst_id", "dst_id": "src_id"})
+    return pd.concat([edges, reverse[edges.columns]], ignore_index=True)

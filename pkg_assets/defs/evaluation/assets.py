@@ -10,10 +10,12 @@ from pydantic import Field
 
 from pkg_assets.core.metrics import evaluate, leave_last_out
 from pkg_assets.core.recommend import (
+    KNOWLEDGE_RELATIONS,
     cooccurrence_knn_recommender,
     graph_recommender,
     popularity_order,
     popularity_recommender,
+    with_reverse,
 )
 from pkg_assets.defs.behavior.assets import mine_behavior
 from pkg_assets.defs.graph.assets import pkg_edges
@@ -35,13 +37,18 @@ KNOWLEDGE_TABLES = ("products", "cluster_knowledge", "product_clusters", "resolv
 
 class GraphEvaluationConfig(dg.Config):
     """How the evaluation graph is mined and walked. Defaults chosen on the Beauty *validation*
-    split (each user's second-to-last item; `benchmarks/recsys.py --tune`), never on the test item."""
+    split (each user's second-to-last item; `benchmarks/recsys.py --tune`, and for the knowledge
+    weights `benchmarks/knowledge.py --tune`), never on the test item."""
 
     window: int = Field(default=5, description="behaviour mining window on the training split")
     min_support: int = Field(default=1, description="behaviour mining minimum support on the training split")
     recent: int = Field(default=5, description="history items that vote (the most recent ones)")
     decay: float = Field(default=0.5, description="vote weight multiplier per step back in the history")
     next_item_weight: float = Field(default=3.0, description="weight of next_item edges relative to the others")
+    knowledge_weight: float = Field(
+        default=5.0, description="weight of the LLM's product relations (complement, substitute, ...) in the walk")
+    knowledge_both_ways: bool = Field(
+        default=True, description="walk the LLM's product relations from tail to head too")
 
 
 def evaluation_graph(conn: duckdb.DuckDBPyConnection, train: pd.DataFrame, window: int,
@@ -129,13 +136,15 @@ def graph_evaluation(context: dg.AssetExecutionContext, config: GraphEvaluationC
 
     histories = train.groupby("user_id")["product_id"].agg(list).to_dict()
     popularity = popularity_order(train)
-    walk = {"recent": config.recent, "decay": config.decay, "relation_weights": {"next_item": config.next_item_weight}}
+    walk = {"recent": config.recent, "decay": config.decay, "relation_weights": {
+        "next_item": config.next_item_weight, **{r: config.knowledge_weight for r in KNOWLEDGE_RELATIONS}}}
     from_behaviour = edges[edges["sources"].map(lambda s: "behavior" in list(s))]
+    fused = with_reverse(edges) if config.knowledge_both_ways else edges
     recommenders = {
         "popularity": popularity_recommender(train),
         "cooccurrence_knn": cooccurrence_knn_recommender(train) if len(train) else popularity_recommender(train),
         "graph_behaviour": graph_recommender(from_behaviour, popularity, **walk),
-        "graph_fused": graph_recommender(edges, popularity, **walk),
+        "graph_fused": graph_recommender(fused, popularity, **walk),
     }
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     rows = []
