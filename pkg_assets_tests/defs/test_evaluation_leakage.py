@@ -1,0 +1,63 @@
+"""The evaluation judges the LLM's edges with training behaviour only.
+
+The production gate saw every interaction, test items included. An LLM edge whose only
+evidence is users who bought both products in their *test* interactions must not reach the
+evaluation graph; with the same co-purchases in training, it must.
+"""
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from pkg_assets.core.recommend import with_reverse
+from pkg_assets.defs.evaluation.assets import evaluation_graph
+from pkg_assets.resources.warehouse import ensure_tables
+
+PRODUCTS = [("H", "Acme Kettle, Steel", "Store > Kitchen > Kettles"), ("T", "Brewco Tea Sampler", "Store > Food > Tea"),
+            ("X", "Other Thing", "Store > Misc > Things")]
+
+
+def _warehouse() -> duckdb.DuckDBPyConnection:
+    conn = duckdb.connect()
+    ensure_tables(conn)
+    vectors = np.eye(8, dtype=np.float32)  # orthogonal: no embedding evidence for any pair
+    for i, (pid, title, path) in enumerate(PRODUCTS):
+        conn.execute("INSERT INTO products (product_id, title, category_path, category, content_hash) "
+                     "VALUES (?, ?, ?, 'c', 'h')", [pid, title, path])
+        conn.execute("INSERT INTO product_embeddings VALUES ('c', ?, 'h', 'm', ?, NULL)", [pid, vectors[i].tolist()])
+    conn.execute("""INSERT INTO resolved_relations VALUES ('c', 'H', 'complements', 'complement', 'Brewco Tea Sampler',
+                 'product', 0.9, 'tea for the kettle', '1', 'm', 'v', 'product', 'T', 0.95, 'exact title', NULL)""")
+    # What production accepted, having seen the test interactions.
+    conn.execute("""INSERT INTO validated_relations (category, head_id, relation, tail_mention, tail_kind, decision,
+                 tail_id, factors, confidence, call_ids, model, prompt_version, gate_score)
+                 VALUES ('c', 'H', 'complement', 'Brewco Tea Sampler', 'product', 'product', 'T', ['complements'],
+                 0.9, ['1'], 'm', 'v', 0.8)""")
+    return conn
+
+
+def _train(with_copurchase: bool) -> pd.DataFrame:
+    rows = [(f"u{i}", "H", 0) for i in range(6)] + [(f"u{i}", "X", 1) for i in range(6)]
+    if with_copurchase:
+        rows += [(f"u{i}", "T", 2) for i in range(3)]
+    return pd.DataFrame(rows, columns=["user_id", "product_id", "position"])
+
+
+def _has_llm_edge(edges: pd.DataFrame) -> bool:
+    return bool(((edges["src_id"] == "H") & (edges["dst_id"] == "T") & (edges["relation"] == "complement")).any())
+
+
+def test_an_edge_supported_only_by_test_interactions_does_not_reach_the_evaluation_graph():
+    conn = _warehouse()
+    assert not _has_llm_edge(evaluation_graph(conn, _train(with_copurchase=False), window=5, min_support=1))
+
+
+def test_the_same_edge_with_training_support_does():
+    conn = _warehouse()
+    assert _has_llm_edge(evaluation_graph(conn, _train(with_copurchase=True), window=5, min_support=1))
+
+
+def test_knowledge_is_walked_both_ways():
+    edges = pd.DataFrame({"src_id": ["H", "A"], "relation": ["substitute", "co_purchased"], "dst_id": ["T", "B"],
+                          "weight": [0.5, 1.0]})
+    both = with_reverse(edges)
+    assert set(zip(both["src_id"], both["dst_id"])) == {("H", "T"), ("T", "H"), ("A", "B")}
