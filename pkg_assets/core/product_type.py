@@ -316,12 +316,14 @@ _NOT_LINE = {
 } | _MEN | _WOMEN | _UNISEX
 
 
-def line_words(text: str | None, brand: str | None, lexicon: "TypeLexicon") -> list[str]:
+def line_words(text: str | None, brand: str | None, lexicon: "TypeLexicon", drop_maker: bool = False) -> list[str]:
     """The words of a title or mention that name its *line*: without sizes, type phrases,
     the brand's words, audience words and packaging talk. "Britney Spears Fantasy eau de
     parfum" with brand "Britney Spears" -> ["fantasy"]; "Midnight Fantasy By Britney Spears
     For Women. Eau De Parfum Spray 3.3 Oz" -> ["midnight", "fantasy"]."""
     text = normalise(strip_sizes(text or ""))
+    if drop_maker:  # "Shalimar by Guerlain for Women": the words after "by" name the maker, not the line
+        text = re.sub(r"\bby\b.*?(?=\bfor\b|$)", " ", text)
     text = lexicon._compiled().sub(" ", text)
     brand_words = set(normalise(brand).split()) if brand else set()
     # Numbers that survive size stripping are names ("212", "No. 5", "L.12.12"); single

@@ -683,6 +683,9 @@ def product_traits(index: CatalogIndex) -> dict:
     for position, pid in enumerate(index.product_ids):
         kind = index.types[position]
         brand = index.brands[position] if index.brands else None
+        # The maker's name is no part of the line, whether or not the brand field holds it:
+        # "Shalimar By Guerlain" (no brand) and "Shalimar" (brand Guerlain) are one line.
+        line = set(line_words(index.titles[position], brand, index.lexicon, drop_maker=True))
         out[pid] = ProductTraits(kind.name, kind.form, index.audiences[position],
-                                 frozenset(line_words(index.titles[position], brand, index.lexicon)))
+                                 frozenset(line))
     return out
