@@ -69,3 +69,12 @@ def test_line_words_drop_brand_type_size_and_packaging():
                       "Britney Spears", LEXICON) == ["midnight", "fantasy"]
     assert line_words("Carolina Herrera 212 VIP Men", "Carolina Herrera", LEXICON) == ["212", "vip", "men"]
     assert line_words("Polo by Ralph Lauren for Men, 4 oz", "Ralph Lauren", LEXICON) == ["polo"]
+
+
+def test_the_maker_after_by_is_no_part_of_the_line():
+    # One listing lacks a brand field: without dropping the maker, the two would be two lines.
+    edp = line_words("Shalimar By Guerlain For Women. Eau De Parfum Spray 2.5 Oz.", None, LEXICON, drop_maker=True)
+    edc = line_words("Shalimar By Guerlain For Women. Eau De Cologne Spray", "Guerlain", LEXICON, drop_maker=True)
+    assert edp == edc == ["shalimar"]
+    flanker = line_words("Midnight Fantasy By Britney Spears for Women", None, LEXICON, drop_maker=True)
+    assert flanker == ["midnight", "fantasy"]
