@@ -27,6 +27,29 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+LABELS = Path(__file__).resolve().parent.parent / "pkg_assets_tests" / "fixtures" / "fragrance_labels"
+
+
+def _labelled(name: str, columns: list[str]) -> set[tuple]:
+    """Keys already labelled: a new sheet never asks twice."""
+    import pandas as pd
+
+    path = LABELS / name
+    if not path.exists():
+        return set()
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return set(zip(*(frame[c] for c in columns)))
+
+
+def _next_item(name: str) -> int:
+    import pandas as pd
+
+    path = LABELS / name
+    if not path.exists():
+        return 1
+    return int(pd.read_csv(path, dtype=str)["item"].str[1:].astype(int).max()) + 1
+
+
 def _leaf(path: str | None) -> str:
     parts = [p.strip() for p in (path or "").split(">") if p.strip()]
     return parts[-1] if parts else ""
@@ -49,7 +72,10 @@ def resolution_sheet(warehouse: Path, out: Path, n: int, seed: int) -> None:
             "SELECT product_id, title, category_path FROM products").fetchall()}
         index = load_catalog_index(conn)
     rows = rows.drop_duplicates(["head_id", "relation", "tail_mention"])
+    done = _labelled("resolution.csv", ["head_id", "relation", "mention"])
+    rows = rows[[key not in done for key in zip(rows["head_id"], rows["relation"], rows["tail_mention"])]]
     sample = rows.sample(n=min(n, len(rows)), random_state=seed)
+    first = _next_item("resolution.csv")
     mentions = sorted(set(sample["tail_mention"]))
     vectors = dict(zip(mentions, EmbedderResource().encode(mentions)))
     dense, _ = index.search(np.stack([vectors[m] for m in mentions]), 8)
@@ -58,7 +84,7 @@ def resolution_sheet(warehouse: Path, out: Path, n: int, seed: int) -> None:
             for i, m in enumerate(mentions)}
     rng = random.Random(seed)
     items = []
-    for number, row in enumerate(sample.itertuples(index=False), start=1):
+    for number, row in enumerate(sample.itertuples(index=False), start=first):
         own = [c["product_id"] for c in json.loads(row.candidates or "[]")]
         by_text, by_meaning = near[row.tail_mention]
         shown: list[str] = []
@@ -101,6 +127,8 @@ def edge_sheet(warehouses: list[Path], out: Path, n: int, seed: int) -> None:
             products = {r[0]: (r[1], r[2]) for r in conn.execute(
                 "SELECT product_id, title, category_path FROM products").fetchall()}
     edges = pd.concat(frames).drop_duplicates(["head_id", "relation", "tail_id"])
+    done = _labelled("edges.csv", ["head_id", "relation", "tail_id"])
+    edges = edges[[key not in done for key in zip(edges["head_id"], edges["relation"], edges["tail_id"])]]
     rng = random.Random(seed)
     strata = sorted(edges.groupby(["relation", "accepted"]).groups.items(), key=lambda kv: kv[0])
     per_stratum = max(1, n // len(strata))
@@ -109,9 +137,11 @@ def edge_sheet(warehouses: list[Path], out: Path, n: int, seed: int) -> None:
         rows = edges.loc[index].drop_duplicates(["head_id", "relation", "tail_id"]).to_dict("records")
         rng.shuffle(rows)
         picked += rows[:per_stratum]
+    # One pair can sit in two strata (accepted in one warehouse, rejected in another).
+    picked = list({(r["head_id"], r["relation"], r["tail_id"]): r for r in picked}.values())
     rng.shuffle(picked)
     items = []
-    for number, row in enumerate(picked, start=1):
+    for number, row in enumerate(picked, start=_next_item("edges.csv")):
         head_title, head_path = products[row["head_id"]]
         tail_title, tail_path = products[row["tail_id"]]
         items.append({"item": f"E{number:03d}", "head_id": row["head_id"], "relation": row["relation"],

@@ -36,7 +36,13 @@ def load_labels(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     if edges["truth"].isna().any():
         bad = edges.loc[edges["truth"].isna(), "item"].tolist()
         raise ValueError(f"edges.csv: label must be true or false (items {bad[:5]})")
-    return resolution, edges
+    # An edge sampled twice keeps one label; one that two labellers judged differently is
+    # disputed and scores nothing.
+    key = ["head_id", "relation", "tail_id"]
+    disputed = edges.groupby(key)["truth"].transform("nunique") > 1
+    edges = edges[~disputed].drop_duplicates(key)
+    resolution = resolution.drop_duplicates(["head_id", "relation", "mention"])
+    return resolution.reset_index(drop=True), edges.reset_index(drop=True)
 
 
 def resolution_scores(links: pd.DataFrame, labels: pd.DataFrame) -> dict[str, float]:

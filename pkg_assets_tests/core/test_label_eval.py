@@ -13,6 +13,7 @@ def test_the_labelled_set_is_whole_and_consistent():
     resolution, edges = load_labels(LABELS)
     assert len(resolution) >= 300 and len(edges) >= 300
     assert resolution["item"].is_unique and edges["item"].is_unique
+    assert not edges.duplicated(["head_id", "relation", "tail_id"]).any()
     assert all(correct <= shown for correct, shown in zip(resolution["correct"], resolution["shown"]))
     assert set(edges["relation"]) <= {"complement", "accessory", "consumable", "substitute"}
     assert {"dev", "test"} == set(resolution["split"]) == set(edges["split"])
