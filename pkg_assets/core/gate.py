@@ -78,7 +78,7 @@ class GateConfig(BaseModel):
     w_consistency: float = 0.15
     w_behavior: float = 0.15
     w_embedding: float = 0.10
-    accept_threshold: float = Field(default=0.40, description="minimum score to accept an edge")
+    accept_threshold: float = Field(default=0.36, description="minimum score to accept an edge")
     behavior_saturation: int = Field(default=5, description="co-occurring users at which behaviour counts fully")
     same_type_cosine: float = Field(default=0.92, description="head/tail cosine above which they are the same product type")
     accessory_min_cosine: float = Field(
@@ -109,6 +109,7 @@ class EdgeSignals:
     same_product: bool = False
     relation_type_reason: str | None = None
     breadth: int = 0  # other heads of the head's type form proposing the same (relation, tail)
+    breadth_counts: bool = True  # breadth is evidence for this relation (see BREADTH_RELATIONS)
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,7 @@ def evidence(signals: EdgeSignals, config: GateConfig) -> list[str]:
         found.append(f"cosine {signals.embedding_sim:.2f}")
     if signals.consistency > 0:
         found.append("proposed more than once")
-    if signals.breadth >= config.min_breadth:
+    if signals.breadth >= config.min_breadth and signals.breadth_counts:
         found.append(f"proposed by {signals.breadth} other heads of its kind")
     if signals.verifier == "yes":
         found.append("verifier agrees")
@@ -386,13 +387,15 @@ def judge_edges(edges: pd.DataFrame, category_paths: dict[str, str], reverse_pai
             type_ok=type_ok, type_reason=type_reason,
             consistency=min(1.0, consistency(len(edge["factors"]), int((tail, head) in reverse_pairs),
                                              len(edge.get("call_ids") or []))
-                            + (0.5 if breadth.get((head, edge["relation"], tail), 0) >= config.min_breadth else 0.0)),
+                            + (0.5 if edge["relation"] in BREADTH_RELATIONS
+                               and breadth.get((head, edge["relation"], tail), 0) >= config.min_breadth else 0.0)),
             behavior_support=seen.support, behavior_lift=seen.lift,
             neighbourhood=seen.neighbourhood, head_users=seen.head_users,
             embedding_sim=cosine,
             verifier=verdicts.get((head, edge["relation"], tail)),
             same_product=same_product and tail != head, relation_type_reason=meaning_reason,
             breadth=breadth.get((head, edge["relation"], tail), 0),
+            breadth_counts=edge["relation"] in BREADTH_RELATIONS,
             injection=(has_injection(edge["tail_mention"], edge["rationale"])
                        or planted_by_description(edge["tail_mention"], descriptions.get(head),
                                                  titles.get(tail) if tail else None)),
@@ -418,6 +421,13 @@ def judge_edges(edges: pd.DataFrame, category_paths: dict[str, str], reverse_pai
             "gated_at": now,
         })
     return pd.DataFrame(rows, columns=GATED_COLUMNS)
+
+
+# Relations that hold for a whole type, so that many heads proposing one tail is evidence: an
+# atomizer fits every perfume. A complement or substitute is about one product ("the matching
+# body lotion"); the same tail proposed for many heads is the LLM's stock answer ("unscented
+# lotion") and no evidence (labels: pkg_assets_tests/fixtures/fragrance_labels).
+BREADTH_RELATIONS = frozenset({"accessory", "consumable"})
 
 
 def proposal_breadth(edges: pd.DataFrame, traits: dict[str, ProductTraits]) -> dict[tuple[str, str, str], int]:

@@ -312,7 +312,7 @@ _NOT_LINE = {
     "perfumes", "parfums", "cologne", "colognes", "body", "stick", "roll", "on", "balm", "lotion", "oil", "oils",
     "x", "no", "other", "similar", "matching", "favorite", "favourite", "rollerball", "roller", "purse", "sized",
     "dupe", "clone", "classic", "pour", "concentrated", "pure", "organic", "therapeutic", "grade", "premium",
-    "genuine", "fine", "scents", "eau",
+    "genuine", "fine", "scents", "eau", "fluid",
 } | _MEN | _WOMEN | _UNISEX
 
 

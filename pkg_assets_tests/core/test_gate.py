@@ -245,3 +245,25 @@ def test_independent_heads_proposing_the_same_tail_count_as_evidence():
                           for h in ("H1", "H2", "H3")])
     assert proposal_breadth(edges, traits) == {("H1", "accessory", "T"): 2, ("H2", "accessory", "T"): 2,
                                                ("H3", "accessory", "T"): 2}
+
+
+def test_breadth_is_evidence_for_an_accessory_not_for_a_stock_complement():
+    """Many perfumes proposing one atomizer as accessory: it fits the type. Many proposing one
+    unscented lotion as complement: the LLM's stock answer, not a matching product."""
+    import pandas as pd
+
+    from pkg_assets.core.gate import Behaviour, judge_edges
+
+    heads = [f"H{i}" for i in range(4)]
+    traits = {h: _traits("eau de parfum", "fine fragrance", line=(f"line{h}",)) for h in heads}
+    traits["A"] = _traits("atomizer", "atomizer", "", ("silver",))
+    traits["L"] = _traits("body lotion", "body lotion", "", ("unscented",))
+    rows = [{"category": "c", "head_id": h, "relation": relation, "tail_mention": "t", "tail_kind": "product",
+             "decision": "product", "tail_id": tail, "factors": ["f"], "confidence": 0.5, "rationale": "",
+             "call_ids": [h], "model": "m", "prompt_version": "v", "resolution_score": 0.8}
+            for h in heads for relation, tail in (("accessory", "A"), ("complement", "L"))]
+    seen = {(h, t): Behaviour(head_users=20) for h in heads for t in ("A", "L")}
+    gated = judge_edges(pd.DataFrame(rows), {}, set(), seen, lambda _: None, {}, CONFIG, traits=traits)
+    accessory, complement = gated[gated["relation"] == "accessory"], gated[gated["relation"] == "complement"]
+    assert (accessory["reasons"] == "").all()
+    assert complement["reasons"].str.contains("unsupported").all()
