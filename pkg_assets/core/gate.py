@@ -39,7 +39,8 @@ whose head has behaviour (at least one user) must also show one independent piec
 evidence: `min_behavior_support` users with both products, a co-occurrence
 neighbourhood cosine >= `min_neighbourhood` (products bought alongside the same things),
 an embedding cosine >= `plausible_cosine`, a second proposal (another factor, the
-reverse direction, another sample), or a verifier "yes". Absence of behaviour counts
+reverse direction, another sample), for an accessory or consumable `min_breadth` other
+heads of its type form proposing the same tail, or a verifier "yes". Absence of behaviour counts
 only where behaviour could have seen the pair: a head nobody has bought yet (cold start)
 is judged by the score alone, or by the verifier when it is enabled.
 
