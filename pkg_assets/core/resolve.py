@@ -43,9 +43,12 @@ from pkg_assets.core.product_type import (
 class ResolutionConfig(BaseModel):
     """Thresholds and weights of resolution.
 
-    Defaults were tuned on the demo catalog and on a labelled set derived from
-    amazon-beauty titles (see core/resolution_eval.py and benchmarks/resolution.py):
-    raising `min_margin` trades recall on near-duplicate variants for precision.
+    Defaults were tuned on the demo catalog, on a labelled set derived from amazon-beauty
+    titles (core/resolution_eval.py, benchmarks/resolution.py), and the type, audience and
+    line rules with `product_threshold` and `max_line_extra` on the `dev` half of labels people
+    wrote for a real LLM's answers (pkg_assets_tests/fixtures/fragrance_labels,
+    benchmarks/knowledge.py): raising `min_margin` trades recall on near-duplicate variants
+    for precision.
     """
 
     top_k: int = Field(default=10, description="candidates per mention from each index (dense and lexical)")
