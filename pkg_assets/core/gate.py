@@ -383,20 +383,20 @@ def judge_edges(edges: pd.DataFrame, category_paths: dict[str, str], reverse_pai
         head_traits, tail_traits = traits.get(head), traits.get(tail) if tail else None
         same_product, same_form, audience_ok, meaning_reason = relation_meaning(
             edge["relation"], head_traits, tail_traits if edge["decision"] == "product" else None)
+        edge_breadth = breadth.get((head, edge["relation"], tail), 0)
+        breadth_counts = edge["relation"] in BREADTH_RELATIONS
         signals = EdgeSignals(
             resolution=float(edge["resolution_score"]) if edge["decision"] != "unresolved" else 0.0,
             type_ok=type_ok, type_reason=type_reason,
             consistency=min(1.0, consistency(len(edge["factors"]), int((tail, head) in reverse_pairs),
                                              len(edge.get("call_ids") or []))
-                            + (0.5 if edge["relation"] in BREADTH_RELATIONS
-                               and breadth.get((head, edge["relation"], tail), 0) >= config.min_breadth else 0.0)),
+                            + (0.5 if breadth_counts and edge_breadth >= config.min_breadth else 0.0)),
             behavior_support=seen.support, behavior_lift=seen.lift,
             neighbourhood=seen.neighbourhood, head_users=seen.head_users,
             embedding_sim=cosine,
             verifier=verdicts.get((head, edge["relation"], tail)),
             same_product=same_product and tail != head, relation_type_reason=meaning_reason,
-            breadth=breadth.get((head, edge["relation"], tail), 0),
-            breadth_counts=edge["relation"] in BREADTH_RELATIONS,
+            breadth=edge_breadth, breadth_counts=breadth_counts,
             injection=(has_injection(edge["tail_mention"], edge["rationale"])
                        or planted_by_description(edge["tail_mention"], descriptions.get(head),
                                                  titles.get(tail) if tail else None)),

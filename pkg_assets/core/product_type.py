@@ -180,31 +180,44 @@ class TypeLexicon:
         self._pattern = None
 
     def _compiled(self) -> re.Pattern:
+        """The spelling pattern and each type's priority, rebuilt when entries were added."""
         if self._pattern is None or self._size != len(self.entries):
             spellings = sorted(self.entries, key=len, reverse=True)  # longest first: "body lotion" before "lotion"
             self._pattern = re.compile(r"\b(" + "|".join(re.escape(s) for s in spellings) + r")s?\b")
+            self._priority: dict[str, int] = {}
+            for name, _, priority in self.entries.values():
+                self._priority[name] = max(priority, self._priority.get(name, 0))
             self._size = len(self.entries)
         return self._pattern
 
+    @staticmethod
+    def _prepared(text: str | None) -> str:
+        # Sizes first: "1 Fluid Ounce" is no fluid, "(Pack of 2)" no pack.
+        return normalise(strip_sizes(text or ""))
+
     def types_in(self, text: str | None) -> list[tuple[int, ProductType]]:
         """Every type phrase in `text`, with its position (word-boundary, longest match)."""
+        return self._types_in_prepared(self._prepared(text))
+
+    def _types_in_prepared(self, prepared: str) -> list[tuple[int, ProductType]]:
         found = []
-        # Sizes first: "1 Fluid Ounce" is no fluid, "(Pack of 2)" no pack.
-        for match in self._compiled().finditer(normalise(strip_sizes(text or ""))):
+        for match in self._compiled().finditer(prepared):
             name, form, _ = self.entries[match.group(1)]
             found.append((match.start(), ProductType(name, form)))
         return found
 
     def priority(self, kind: ProductType) -> int:
-        return max((p for n, _, p in self.entries.values() if n == kind.name), default=0)
+        self._compiled()
+        return self._priority.get(kind.name, 0)
 
     def of_text(self, text: str | None) -> ProductType:
         """The most specific type `text` names: bundle > specific > generic, then the last one
         (English puts the head noun last: "deodorant body spray", "perfume body lotion").
         What follows "for" describes a use when a type comes before it: "glass roll-on bottles
         for perfume oil" is a bottle; "Curve by Liz Claiborne for Men. Cologne" is a cologne."""
-        found = self.types_in(text)
-        cut = re.search(r"\bfor\b", normalise(strip_sizes(text or "")))
+        prepared = self._prepared(text)
+        found = self._types_in_prepared(prepared)
+        cut = re.search(r"\bfor\b", prepared)
         if cut and any(start < cut.start() for start, _ in found):
             found = [(start, kind) for start, kind in found if start < cut.start()]
         best, best_key = UNKNOWN, (0, -1)
@@ -248,11 +261,6 @@ def compatible(mention: ProductType, product: ProductType) -> bool:
         return True
     return (mention.form == product.form or mention.name.endswith(" " + product.name)
             or product.name.endswith(" " + mention.name))
-
-
-def same_variant_group(a: ProductType, b: ProductType) -> bool:
-    """Both known and of one form: two listings that can be variants of one product."""
-    return bool(a) and bool(b) and a.form == b.form
 
 
 # --------------------------------------------------------------------------- audience

@@ -36,6 +36,7 @@ from pkg_assets.core.product_type import (
     _NOT_LINE,
     audience_canonical,
     line_words,
+    normalise,
     product_audience,
 )
 
@@ -329,8 +330,6 @@ def mention_traits(index: CatalogIndex, mention: str, head_id: str | None) -> Me
 
 
 def normalise_words(text: str) -> list[str]:
-    from pkg_assets.core.product_type import normalise
-
     return normalise(text).split()
 
 
@@ -358,14 +357,12 @@ def line_agreement(index: CatalogIndex, position: int, mention: str, traits: Men
 
     missing = [w for w in mention_line if not _word_in(w, title_words)]
     # Extra title words mark a flanker ("Paris Hilton eau de parfum" is not Paris Hilton
-    # Heiress) unless the mention is generic ("travel perfume atomizer"), which leaves the rest
-    # of the title open. Numbers are sizes more often than names.
+    # Heiress) when the mention names the listing's brand (or, for a listing without a brand,
+    # any proper name). A generic mention ("travel perfume atomizer") or one of another brand
+    # or none ("Mother's Day card") leaves the listing's name open. Numbers are sizes more
+    # often than names.
     named = [w for w in dict.fromkeys(title_line) if not w.isdigit()]
     mention_words = audience_canonical(traits.words)
-    # A listing's own line words count against a mention that names its brand (or, for a
-    # listing without a brand, any proper name): "Paris Hilton eau de parfum" is not Paris
-    # Hilton Heiress. A mention of another brand or none ("Mother's Day card") leaves the
-    # listing's name open.
     brand_words = set(normalise_words(own_brand)) - _NOT_LINE if own_brand else set()
     named_brand = set(normalise_words(brand)) if brand else set()
     names_brand = (bool(brand_words & traits.words) or (bool(named_brand) and named_brand <= title_words)
