@@ -12,13 +12,21 @@ default). Three runs in one process, each on a fresh ledger unless said otherwis
 3. sequential: the same calls one at a time (`--sequential-calls N` times a prefix of N
    calls and scales it to all of them; by default all are run, ~30 minutes at 300 ms).
 
-Ends with `key: value` lines including `concurrency_speedup` and `rerun_llm_calls`.
+The concurrent run writes to a warehouse file through `WarehouseResource`, as the assets do:
+the ledger writer opens it for each group commit only. Then, side by side on warehouse files,
+the cost of one ledger row written the old way (one auto-commit INSERT per answer) and by
+the group-committing `LedgerWriter`.
+
+Ends with `key: value` lines including `concurrency_speedup`, `rerun_llm_calls` and
+`ledger_group_commit_speedup`.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,12 +50,51 @@ def load_products(n: int) -> list[dict]:
              "category_path": "Bench > Things", "price": 9.99, "description": "A product."} for i in range(n)]
 
 
+def ledger_row_costs(rows: int, folder: Path) -> tuple[float, float, int]:
+    """(ms per row with one auto-commit INSERT each, ms per row group-committed, commits made)."""
+    import time
+
+    import duckdb
+
+    from pkg_assets.resources.llm import LEDGER_COLUMNS, LedgerWriter
+    from pkg_assets.resources.warehouse import WarehouseResource, ensure_tables
+
+    def row(i: int) -> dict:
+        return {"call_id": f"c{i:06d}", "model": "openai/fake-model", "prompt_name": "factor_complements",
+                "prompt_version": "v1", "input_hash": f"h{i}", "partition": "bench", "subject": f"product {i}",
+                "request": "x" * 2000, "response": '{"relations": []}' * 20, "raw_response": "y" * 600,
+                "status": "ok", "error": None, "prompt_tokens": 500, "completion_tokens": 120, "cost_usd": 0.0,
+                "latency_ms": 300.0, "attempts": 1, "created_at": datetime.now(timezone.utc).replace(tzinfo=None)}
+
+    from datetime import datetime, timezone
+
+    one_by_one = folder / "autocommit.duckdb"
+    with duckdb.connect(str(one_by_one)) as conn:
+        ensure_tables(conn)
+        insert = f"INSERT INTO llm_calls ({', '.join(LEDGER_COLUMNS)}) VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})"
+        started = time.perf_counter()
+        for i in range(rows):
+            conn.execute(insert, list(row(i).values()))
+        autocommit_ms = (time.perf_counter() - started) * 1000 / rows
+    grouped = WarehouseResource(database=str(folder / "grouped.duckdb"))
+    with grouped.connect():
+        pass
+    started = time.perf_counter()
+    writer = LedgerWriter(grouped.connect_briefly)
+    for i in range(rows):
+        writer.put(row(i))
+    writer.close()
+    grouped_ms = (time.perf_counter() - started) * 1000 / rows
+    return autocommit_ms, grouped_ms, writer.commits
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.3)
     parser.add_argument("--in-flight", type=int, default=128)
     parser.add_argument("--sequential-calls", type=int, default=0, help="0 = run every call sequentially")
+    parser.add_argument("--ledger-rows", type=int, default=2000, help="rows for the ledger write comparison")
     args = parser.parse_args(argv)
 
     import duckdb
@@ -56,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     from pkg_assets.core.models import FACTORS
     from pkg_assets.defs.extraction.assets import factor_requests
     from pkg_assets.resources.llm import LLMResource
-    from pkg_assets.resources.warehouse import ensure_tables
+    from pkg_assets.resources.warehouse import WarehouseResource, ensure_tables
     from pkg_assets_tests.fake_llm_server import FakeLLMServer
 
     products = load_products(args.products)
@@ -73,13 +120,13 @@ def main(argv: list[str] | None = None) -> int:
             return LLMResource(model="openai/fake-model", api_base=server.base_url, max_in_flight=in_flight,
                                timeout_s=30, num_retries=2)
 
-        conn = fresh_ledger()
-        _, concurrent = resource(args.in_flight).ask(conn, requests)
+        scratch = Path(tempfile.mkdtemp(prefix="pkg-bench-ledger-"))
+        warehouse = WarehouseResource(database=str(scratch / "warehouse.duckdb"))
+        _, concurrent = resource(args.in_flight).ask(warehouse, requests)
         print(f"concurrent: {n} calls in {concurrent.wall_s:.1f}s (server saw up to {server.max_in_flight} at once)",
               flush=True)
-        _, rerun = resource(args.in_flight).ask(conn, requests)
+        _, rerun = resource(args.in_flight).ask(warehouse, requests)
         print(f"rerun: {rerun.calls_made} calls, {rerun.cache_hits} from the ledger in {rerun.wall_s:.2f}s", flush=True)
-        conn.close()
 
         sequential_n = args.sequential_calls or n
         conn = fresh_ledger()
@@ -88,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         sequential_wall = sequential.wall_s * n / sequential_n
         note = "measured" if sequential_n == n else f"scaled from {sequential_n} calls"
         print(f"sequential: {sequential_n} calls in {sequential.wall_s:.1f}s ({note})", flush=True)
+
+    autocommit_ms, grouped_ms, commits = ledger_row_costs(args.ledger_rows, scratch)
+    print(f"ledger: {args.ledger_rows} rows, {autocommit_ms:.3f} ms/row one by one, {grouped_ms:.3f} ms/row "
+          f"in {commits} group commits", flush=True)
+    shutil.rmtree(scratch, ignore_errors=True)
 
     print(f"machine: {machine()}")
     print(f"products: {len(products)}")
@@ -104,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"peak_rss_mb: {peak_rss_mb():.0f}")
     print(f"concurrency_speedup: {sequential_wall / concurrent.wall_s:.1f}")
     print(f"rerun_llm_calls: {rerun.calls_made}")
+    print(f"ledger_row_ms_autocommit: {autocommit_ms:.3f}")
+    print(f"ledger_row_ms_group_commit: {grouped_ms:.3f}")
+    print(f"ledger_group_commit_speedup: {autocommit_ms / grouped_ms:.1f}")
     return 0
 
 

@@ -8,7 +8,9 @@ binds to 127.0.0.1 only, on a free port, in a background thread.
         LLMResource(model="openai/fake", api_base=server.base_url, ...)
 
 Faults are drawn per request from a seeded RNG: 429 (with Retry-After), 500, a time-out
-(the server sleeps past the client's limit) and malformed content (not JSON). The
+(the server sleeps past the client's limit), malformed content (not JSON), an HTTP 200 whose
+body has `choices: []`, content of JSON nested 100,000 deep, and a 401 that quotes the key
+it was sent (as some providers do). `auth_headers` keeps every Authorization header seen. The
 "model" answers factor prompts with a few relations derived from the product title,
 verifier prompts with "yes" exactly when the two items' titles share a word, and,
 like a naive model, obeys instructions planted in the catalog text ("answer with relation
@@ -78,9 +80,12 @@ def fake_answer(messages: list[dict]) -> str:
 class FakeLLMServer:
     def __init__(self, latency_s: float = 0.0, p_429: float = 0.0, p_500: float = 0.0,
                  p_timeout: float = 0.0, p_malformed: float = 0.0, timeout_sleep_s: float = 5.0,
-                 seed: int = 0, retry_after_s: float = 0.05):
+                 seed: int = 0, retry_after_s: float = 0.05, p_empty_choices: float = 0.0,
+                 p_deep_json: float = 0.0, p_401: float = 0.0):
         self.latency_s = latency_s
         self.p_429, self.p_500, self.p_timeout, self.p_malformed = p_429, p_500, p_timeout, p_malformed
+        self.p_empty_choices, self.p_deep_json, self.p_401 = p_empty_choices, p_deep_json, p_401
+        self.auth_headers: list[str] = []
         self.timeout_sleep_s = timeout_sleep_s
         self.retry_after_s = retry_after_s
         self.rng = random.Random(seed)
@@ -102,12 +107,14 @@ class FakeLLMServer:
     async def _chat(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.stats["requests"] += 1
+        self.auth_headers.append(request.headers.get("Authorization", ""))
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             draw = self.rng.random()
             edges = [("429", self.p_429), ("500", self.p_500), ("timeout", self.p_timeout),
-                     ("malformed", self.p_malformed)]
+                     ("malformed", self.p_malformed), ("empty_choices", self.p_empty_choices),
+                     ("deep_json", self.p_deep_json), ("401", self.p_401)]
             fault, cumulative = None, 0.0
             for name, p in edges:
                 cumulative += p
@@ -126,9 +133,27 @@ class FakeLLMServer:
             if fault == "500":
                 self.stats["500"] += 1
                 return web.json_response({"error": {"message": "internal error", "type": "server_error"}}, status=500)
-            content = "Sure! Here you go: {relations: [oops" if fault == "malformed" else fake_answer(body["messages"])
+            if fault == "401":
+                self.stats["401"] += 1
+                sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+                return web.json_response({"error": {"message": f"Incorrect API key provided: {sent}. "
+                                                    f"(header was Authorization: Bearer {sent})",
+                                                    "type": "invalid_request_error", "code": "invalid_api_key"}},
+                                         status=401)
+            if fault == "empty_choices":
+                self.stats["empty_choices"] += 1
+                return web.json_response({"id": f"chatcmpl-{self.stats['requests']}", "object": "chat.completion",
+                                          "created": int(time.time()), "model": body.get("model", "fake"),
+                                          "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 0,
+                                                                   "total_tokens": 10}})
             if fault == "malformed":
-                self.stats["malformed"] += 1
+                content = "Sure! Here you go: {relations: [oops"
+            elif fault == "deep_json":
+                content = "[" * 100_000 + "]" * 100_000
+            else:
+                content = fake_answer(body["messages"])
+            if fault in ("malformed", "deep_json"):
+                self.stats[fault] += 1
             self.stats["ok"] += 1
             prompt_tokens = sum(len(str(m.get("content", ""))) for m in body["messages"]) // 4
             completion_tokens = max(1, len(content) // 4)

@@ -1,6 +1,9 @@
--- Graph nodes: every product, and every concept (merged across partitions by concept_id).
+-- Graph nodes: every product, and every concept an accepted edge points at (merged across
+-- partitions by concept_id). A concept only rejected edges name (an injection echoed as an
+-- "occasion", say) is never published.
 WITH concept_rows AS (
     SELECT concept_id, kind, canonical_name, surface_forms, mention_count FROM concepts
+    WHERE concept_id IN (SELECT tail_id FROM validated_relations WHERE decision = 'concept')
     UNION ALL
     SELECT concept_id,
            CASE relation WHEN 'for_occasion' THEN 'occasion' WHEN 'for_audience' THEN 'audience'

@@ -26,6 +26,8 @@ def parse_answer(text: str | None, schema: type[BaseModel] = FactorAnswer) -> Ba
         data = json.loads(body)
     except json.JSONDecodeError as exc:
         raise InvalidAnswer(f"not JSON: {exc.msg} at char {exc.pos}") from exc
+    except RecursionError as exc:  # "[[[[…" nested past the parser's limit: an answer, not a crash
+        raise InvalidAnswer("not JSON we can read: nested deeper than the parser's recursion limit") from exc
     if isinstance(data, list):  # some models return the bare list
         data = {"relations": data}
     try:
@@ -34,6 +36,8 @@ def parse_answer(text: str | None, schema: type[BaseModel] = FactorAnswer) -> Ba
         first = exc.errors()[0]
         location = ".".join(str(part) for part in first["loc"])
         raise InvalidAnswer(f"schema violation at {location}: {first['msg']} ({exc.error_count()} errors)") from exc
+    except RecursionError as exc:
+        raise InvalidAnswer("schema violation: nested deeper than the validator's recursion limit") from exc
     for relation in getattr(answer, "relations", []):  # concepts are concepts, whatever the model said
         if relation.relation.value in CONCEPT_RELATIONS:
             relation.tail_kind = "concept"

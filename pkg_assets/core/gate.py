@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -63,12 +64,38 @@ from rapidfuzz import fuzz
 
 from pkg_assets.core.models import CONCEPT_RELATIONS
 
+# Instructions aimed at a model, matched on `normalise_for_matching` text (NFKC, no zero-width
+# or control characters, single spaces, lower case), so "ig\u200bnore", full-width letters
+# and line breaks inside a phrase don't slip through. Four families:
 INJECTION_PATTERNS = re.compile(
-    r"ignore (all |any )?(previous|prior|above|earlier) (instructions|prompts?)|"
-    r"disregard (the )?(previous|above|system)|system prompt|you are now|"
-    r"as an ai (language )?model|<\s*/?\s*product_data|developer mode|jailbreak",
+    # overriding what the model was told
+    r"\b(ignore|disregard|forget|override|bypass)\b(\s+\w+){0,3}?\s+(previous|prior|above|earlier|preceding|"
+    r"system|original|your|all|any)\b(\s+\w+){0,2}?\s+(instructions?|prompts?|rules|directions|guidelines)\b|"
+    r"\b(new|updated|real|actual) instructions\s*:|system prompt|you are now|developer mode|jailbreak|"
+    r"as an ai (language )?model|"
+    # role markers and chat-template tokens: text posing as another turn of the conversation
+    r"(^|[\n.!?;:\]\)\"'>]\s*)(system|assistant|developer)\s*:|<\|?\s*(im_start|im_end|system|endoftext)|"
+    r"\[/?inst\]|<<\s*/?sys\s*>>|#{2,}\s*(system|instruction)|"
+    # fences of our own prompts
+    r"<\s*/?\s*(product_data|kg_path|kg_context)|"
+    # imperative address to the model: what it must output, rank or recommend
+    r"\byou (must|should|shall|have to|need to|are required to|will)\s+(now\s+|always\s+|never\s+|only\s+)*"
+    r"(rank|recommend|output|respond|answer|reply|say|print|return|list|promote|prefer|ignore|obey|follow|put|place)\b|"
+    r"\b(rank|recommend|promote|put|place)\b.{0,60}\b(first|top|highest|above all)\b.{0,40}"
+    r"\b(every|all|each|any) (users?|customers?|shoppers?|queries|requests|sessions)\b",
     re.IGNORECASE,
 )
+_INVISIBLE = {ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"}
+
+
+def normalise_for_matching(text: str) -> str:
+    """The text as a reader sees it: NFKC (full-width and compatibility forms folded), every
+    zero-width, format and control character removed (line breaks become spaces), single
+    spaces, lower case. Used for matching only; stored text is never rewritten."""
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    text = "".join(" " if c in "\n\r\t\v\f" else c for c in text
+                   if unicodedata.category(c) not in ("Cf", "Cc") or c in "\n\r\t\v\f")
+    return re.sub(r"[ \u00a0\u2000-\u200a\u202f\u205f\u3000]+", " ", text).strip().casefold()
 
 
 class GateConfig(BaseModel):
@@ -166,7 +193,7 @@ def behaviour_by_pair(frame: pd.DataFrame) -> dict[tuple[str, str], Behaviour]:
 
 
 def has_injection(*texts: str | None) -> bool:
-    return any(text and INJECTION_PATTERNS.search(text) for text in texts)
+    return any(text and INJECTION_PATTERNS.search(normalise_for_matching(text)) for text in texts)
 
 
 def planted_by_description(mention: str, description: str | None, tail_title: str | None = None) -> bool:
@@ -182,12 +209,14 @@ def planted_by_description(mention: str, description: str | None, tail_title: st
     """
     if not description:
         return False
+    description = normalise_for_matching(description)
+    mention = normalise_for_matching(mention)
     # Each instruction and what it names: the 300 characters from each match on (product
     # names contain periods, so sentence splitting would cut them).
     for match in INJECTION_PATTERNS.finditer(description):
-        clause = description[match.start():match.start() + 300].lower()
-        if fuzz.partial_ratio(mention.lower(), clause) >= 90 and (
-                tail_title is None or fuzz.partial_ratio(tail_title.lower(), clause) >= 90):
+        clause = description[match.start():match.start() + 300]
+        if fuzz.partial_ratio(mention, clause) >= 90 and (
+                tail_title is None or fuzz.partial_ratio(normalise_for_matching(tail_title), clause) >= 90):
             return True
     return False
 

@@ -43,7 +43,8 @@ def evaluate(recommend: Callable[[list[str], int], list[str]], histories: dict[s
     users = 0
     for user, target in test.items():
         history = histories.get(user, [])
-        ranked = [item for item in recommend(history, k_max + len(history)) if item not in set(history)][:k_max]
+        seen = set(history)  # built once per user, not once per candidate
+        ranked = [item for item in recommend(history, k_max + len(history)) if item not in seen][:k_max]
         for k in ks:
             totals[f"recall@{k}"] += recall_at_k(ranked, target, k)
             totals[f"ndcg@{k}"] += ndcg_at_k(ranked, target, k)

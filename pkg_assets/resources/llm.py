@@ -1,16 +1,21 @@
 """The LLM client: litellm behind a ledger.
 
-Every call is a row in `llm_calls` before it is anything else: the raw response is
-written the moment it arrives, before any parsing, so a crash after paying for an answer
-never loses it. An identical (model, prompt version, input hash) is answered from the
-ledger instead of the provider; `force=True` asks again.
+Every call is a row in `llm_calls` before it is anything else: the provider's raw body is
+kept before anything indexes into it, and rows are written in group commits a moment after
+they arrive (`ledger_flush_s`), before any parsing, so a crash after paying for an answer
+loses at most the answers of that moment. A body we can't read (no `choices`, say) is one
+`invalid` row, never an exception: siblings are never cancelled. An identical (model,
+prompt version, input hash) is answered from the ledger instead of the provider;
+`force=True` asks again. Ledger answers are parsed again on every run (`parse_results`):
+a row is never trusted as `ok` because it once was.
 
 Calls run concurrently on one asyncio loop: at most `max_in_flight` at once, and under
 optional requests-per-minute / tokens-per-minute budgets (aiolimiter's leaky buckets).
 Rate limits (429), server errors (5xx), time-outs and connection errors are retried with
 exponential back-off and jitter (tenacity); every attempt is counted in the ledger row.
-The ledger is written from the loop's own thread, so the single DuckDB connection is never
-used from two threads.
+The ledger is written by one writer thread (`LedgerWriter`), off the event loop. Given a
+warehouse rather than an open connection, it opens the warehouse only for each group commit,
+so no process holds DuckDB's write lock while it waits on the LLM.
 """
 
 from __future__ import annotations
@@ -18,8 +23,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,8 +40,10 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from pkg_assets import settings
+from pkg_assets.core.extraction import InvalidAnswer
 from pkg_assets.core.prompts import PromptTemplate, input_hash
-from pkg_assets.resources.warehouse import registered
+from pkg_assets.core.secrets import redact
+from pkg_assets.resources.warehouse import WarehouseResource, registered
 
 # Assumed answer length when the ledger has no history for a prompt yet (dry-run estimates).
 DEFAULT_COMPLETION_TOKENS = 250
@@ -67,6 +79,7 @@ class LLMResult:
     latency_ms: float | None = None
     messages: list | None = None
     attempts: int = 1
+    raw_response: str | None = None  # the provider's whole body, as JSON, before anything read it
 
 
 @dataclass
@@ -137,6 +150,142 @@ def _retryable_exceptions() -> tuple[type[BaseException], ...]:
     return tuple(getattr(litellm, name) for name in names if hasattr(litellm, name))
 
 
+LEDGER_COLUMNS = ("call_id", "model", "prompt_name", "prompt_version", "input_hash", "partition", "subject",
+                  "request", "response", "raw_response", "status", "error", "prompt_tokens", "completion_tokens",
+                  "cost_usd", "latency_ms", "attempts", "created_at")
+
+LedgerTarget = duckdb.DuckDBPyConnection | Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+
+def ledger_opener(target) -> Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]:
+    """How to reach the ledger for one short transaction. An open connection (tests, a scratch
+    warehouse) is used through its own cursor, so the writer thread never shares a connection
+    object; a `WarehouseResource` (anything with `connect_briefly`) or a factory opens the
+    warehouse each time and closes it after, releasing the write lock."""
+    if isinstance(target, duckdb.DuckDBPyConnection):
+        @contextmanager
+        def cursor() -> Iterator[duckdb.DuckDBPyConnection]:
+            handle = target.cursor()
+            try:
+                yield handle
+            finally:
+                handle.close()
+        return cursor
+    return getattr(target, "connect_briefly", target)
+
+
+class LedgerWriteError(RuntimeError):
+    pass
+
+
+class LedgerWriter:
+    """Ledger rows, written in group commits by one background thread.
+
+    Why our own small writer rather than a library: the write must leave the event loop (a
+    DuckDB auto-commit costs milliseconds; answers arrive every few), must group rows (one
+    commit per batch, not per row), and must open the warehouse only for the commit, so no
+    other run waits on our lock while the LLM thinks. A row waits at most `flush_s` for its
+    commit: a crash loses only the answers of that moment, and a re-run re-asks only those.
+    A commit refused by another writer's lock is retried until `patience_s`; rows are never
+    dropped while we wait. If the ledger still refuses them, they go to `spill_path` (JSON
+    lines), which the next `ask` imports before anything else.
+    """
+
+    _STOP = object()
+
+    def __init__(self, open_ledger: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
+                 flush_s: float = 0.25, max_batch: int = 500, patience_s: float = 600.0,
+                 spill_path: Path | None = None):
+        self._open, self.flush_s, self.max_batch, self.patience_s = open_ledger, flush_s, max_batch, patience_s
+        self.spill_path = spill_path
+        self.spilled = 0
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.written = self.commits = 0
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="llm-ledger-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, row: dict) -> None:
+        self._queue.put(row)
+
+    def close(self) -> None:
+        """Commit every row put so far; raise if the ledger could not take them."""
+        self._queue.put(self._STOP)
+        self._thread.join()
+        if self.error is not None:
+            where = (f"; {self.spilled} answers were saved to {self.spill_path} and the next run imports them"
+                     if self.spilled else "")
+            raise LedgerWriteError(f"the LLM ledger could not be written: {self.error}{where}") from self.error
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is self._STOP:
+                return
+            batch, deadline = [first], time.monotonic() + self.flush_s
+            while len(batch) < self.max_batch:
+                try:
+                    row = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if row is self._STOP:
+                    stopping = True
+                    break
+                batch.append(row)
+            try:
+                self._commit(batch)
+            except BaseException as exc:  # noqa: BLE001 - reported by close(), after every later batch is tried
+                self.error = exc
+                self._spill(batch)
+
+    def _spill(self, rows: list[dict]) -> None:
+        if self.spill_path is None:
+            return
+        self.spill_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.spill_path, "a", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.spilled += len(rows)
+
+    def _commit(self, rows: list[dict]) -> None:
+        frame = pd.DataFrame(rows, columns=list(LEDGER_COLUMNS))
+        give_up = time.monotonic() + self.patience_s
+        delay = 0.05
+        while True:
+            try:
+                with self._open() as conn:
+                    with registered(conn, "_ledger_batch", frame):
+                        conn.execute("INSERT INTO llm_calls BY NAME SELECT * FROM _ledger_batch")
+                break
+            except (duckdb.IOException, duckdb.TransactionException, RuntimeError) as exc:
+                # Another process holds the warehouse's write lock: wait, never drop the rows.
+                if time.monotonic() > give_up or "lock" not in str(exc).lower():
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        self.written += len(rows)
+        self.commits += 1
+
+
+def import_spill(open_ledger, spill_path: Path) -> int:
+    """Ledger rows a failed writer saved to `spill_path`: into the ledger, then the file goes.
+    A row already in the ledger (same call_id) is not written twice."""
+    if not spill_path.exists():
+        return 0
+    rows = [json.loads(line) for line in spill_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if rows:
+        frame = pd.DataFrame(rows, columns=list(LEDGER_COLUMNS))
+        frame["created_at"] = pd.to_datetime(frame["created_at"])
+        with open_ledger() as conn, registered(conn, "_ledger_spill", frame):
+            conn.execute("INSERT INTO llm_calls BY NAME SELECT * FROM _ledger_spill "
+                         "WHERE call_id NOT IN (SELECT call_id FROM llm_calls)")
+    spill_path.unlink()
+    return len(rows)
+
+
 def approx_tokens(messages: list[dict]) -> int:
     """~4 characters per token: cheap enough to run on every request for rate limiting."""
     return sum(len(str(m.get("content", ""))) for m in messages) // 4 + 4 * len(messages)
@@ -157,6 +306,8 @@ class LLMResource(dg.ConfigurableResource):
     retry_initial_s: float = Field(default=1.0, description="first back-off; doubles per retry, with jitter")
     retry_max_s: float = Field(default=30.0, description="longest back-off")
     json_mode: bool = Field(default=True, description="ask for JSON: the schema where supported, else json_object")
+    ledger_flush_s: float = Field(
+        default=0.25, description="longest wait of an answer before its ledger group commit (a crash loses at most this)")
     recordings: list[str] = Field(
         default_factory=lambda: [str(settings.DEMO_RECORDINGS)],
         description="recorded answers the replay/ provider serves",
@@ -179,17 +330,31 @@ class LLMResource(dg.ConfigurableResource):
             timeout_s=float(os.environ.get("PKG_LLM_TIMEOUT_S", "60")),
             num_retries=int(os.environ.get("PKG_LLM_RETRIES", "4")),
             retry_initial_s=float(os.environ.get("PKG_LLM_RETRY_INITIAL_S", "1")),
+            ledger_flush_s=float(os.environ.get("PKG_LLM_LEDGER_FLUSH_S", "0.25")),
             recordings=[str(settings.DEMO_RECORDINGS), *extra],
         )
 
     # ------------------------------------------------------------------ public
 
-    def ask(self, conn: duckdb.DuckDBPyConnection, requests: list[LLMRequest], force: bool = False,
+    def ask(self, ledger: LedgerTarget, requests: list[LLMRequest], force: bool = False,
             log=None) -> tuple[list[LLMResult], CallStats]:
-        """Answer every request, from the ledger where possible. Never raises per call."""
+        """Answer every request, from the ledger where possible. Never raises per call.
+
+        `ledger` is where answers are kept: a `WarehouseResource` (opened only for short
+        transactions, so the warehouse is free while the LLM thinks) or an open connection."""
         self._prepare_provider()
         started = time.perf_counter()
-        results, stats = asyncio.run(self._ask_all(conn, requests, force, log))
+        open_ledger = ledger_opener(ledger)
+        spill = Path(f"{ledger.database}.llm_unwritten.jsonl") if hasattr(ledger, "database") else None
+        if spill is not None and (imported := import_spill(open_ledger, spill)) and log:
+            log.info(f"LLM ledger: imported {imported} answers a failed run had saved to {spill}")
+        with (ledger.connect() if isinstance(ledger, WarehouseResource) else open_ledger()) as conn:
+            cached = {} if force else self._cached(conn, requests)  # (connect() also makes sure the ledger exists)
+        writer = LedgerWriter(open_ledger, flush_s=self.ledger_flush_s, spill_path=spill)
+        try:
+            results, stats = asyncio.run(self._ask_all(writer, requests, cached, log))
+        finally:
+            writer.close()  # every answer received is committed (or spilled) before anyone parses it
         stats.wall_s = time.perf_counter() - started
         return results, stats
 
@@ -244,12 +409,11 @@ class LLMResource(dg.ConfigurableResource):
             ).fetchall()
         return {(r[0], r[1]): r[2:] for r in rows}
 
-    async def _ask_all(self, conn, requests, force, log):
+    async def _ask_all(self, writer: LedgerWriter, requests: list[LLMRequest], cached: dict, log):
         from aiolimiter import AsyncLimiter
 
         stats = CallStats(requested=len(requests))
         results: list[LLMResult | None] = [None] * len(requests)
-        cached = {} if force else self._cached(conn, requests)
         pending: list[int] = []
         for index, request in enumerate(requests):
             hit = cached.get((request.prompt.version, request.input_hash))
@@ -270,12 +434,18 @@ class LLMResource(dg.ConfigurableResource):
         token_budget = AsyncLimiter(max(1.0, self.tokens_per_minute / 60), 1) if self.tokens_per_minute else None
         progress_every = max(1, len(pending) // 10)
         done = 0
+        api_key = self.api_key or self._fallback_key()  # decided once per batch, not per request
 
         async def one(index: int) -> None:
             nonlocal done
-            async with semaphore:
-                result = await self._call(requests[index], request_budget, token_budget)
-            self._record(conn, result)  # ledger row first, before anyone parses it
+            request = requests[index]
+            try:
+                async with semaphore:
+                    result = await self._call(request, request_budget, token_budget, api_key)
+            except Exception as exc:  # noqa: BLE001 - one request's bug is one error row, never its siblings' loss
+                error = redact(f"{type(exc).__name__}: {exc}", [self.api_key or ""])[:2000]
+                result = LLMResult(request, uuid.uuid4().hex, "error", None, error)
+            writer.put(self._ledger_row(result))  # the ledger row first, before anyone parses it
             results[index] = result
             stats.calls_made += 1
             stats.attempts += result.attempts
@@ -290,10 +460,17 @@ class LLMResource(dg.ConfigurableResource):
                 log.info(f"LLM progress: {done}/{len(pending)} answered, {stats.failures} failed, "
                          f"{stats.attempts - stats.calls_made} retries, {stats.prompt_tokens + stats.completion_tokens} tokens")
 
-        await asyncio.gather(*(one(i) for i in pending))
+        # return_exceptions: even an exception `one` did not foresee leaves its siblings running.
+        await asyncio.gather(*(one(i) for i in pending), return_exceptions=True)
         return [r for r in results if r is not None], stats
 
-    def _completion_kwargs(self, request: LLMRequest, messages: list[dict]) -> dict:
+    def _fallback_key(self) -> str | None:
+        """PKG_LLM_API_KEY, only when the provider's own variable (OPENAI_API_KEY, ...) is not
+        set: the provider's variable wins, as the README says."""
+        fallback = os.environ.get("PKG_LLM_API_KEY") or None
+        return None if fallback is None or provider_key_set(self.model) else fallback
+
+    def _completion_kwargs(self, request: LLMRequest, messages: list[dict], api_key: str | None = None) -> dict:
         import litellm
 
         kwargs: dict = {
@@ -312,7 +489,6 @@ class LLMResource(dg.ConfigurableResource):
         }
         if self.api_base:
             kwargs["api_base"] = self.api_base
-        api_key = self.api_key or os.environ.get("PKG_LLM_API_KEY")
         if api_key:
             kwargs["api_key"] = api_key
         elif self.api_base and self.model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
@@ -325,12 +501,12 @@ class LLMResource(dg.ConfigurableResource):
             kwargs["response_format"] = request.schema if structured else {"type": "json_object"}
         return kwargs
 
-    async def _call(self, request: LLMRequest, request_budget, token_budget) -> LLMResult:
+    async def _call(self, request: LLMRequest, request_budget, token_budget, api_key: str | None = None) -> LLMResult:
         import litellm
         from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
         messages = request.prompt.render(**request.render_context)
-        kwargs = self._completion_kwargs(request, messages)
+        kwargs = self._completion_kwargs(request, messages, api_key)
         call_id = uuid.uuid4().hex
         started = time.perf_counter()
         attempts = 0
@@ -350,47 +526,126 @@ class LLMResource(dg.ConfigurableResource):
                                                        token_budget.max_rate))
                     response = await litellm.acompletion(**kwargs)
         except Exception as exc:  # every provider failure becomes a ledger row, not a crash
-            return LLMResult(request, call_id, "error", None, f"{type(exc).__name__}: {exc}"[:2000],
+            error = redact(f"{type(exc).__name__}: {exc}", [self.api_key or ""])[:2000]
+            return LLMResult(request, call_id, "error", None, error,
                              latency_ms=(time.perf_counter() - started) * 1000, messages=messages,
                              attempts=attempts)
-        content = response.choices[0].message.content or ""
-        usage = getattr(response, "usage", None)
+        latency_ms = (time.perf_counter() - started) * 1000
+        raw = raw_body(response)  # kept before anything indexes into the response
+        try:
+            content = response.choices[0].message.content
+            if content is not None and not isinstance(content, str):
+                raise TypeError(f"message content is {type(content).__name__}, not text")
+            usage = getattr(response, "usage", None)
+            prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+            completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        except Exception as exc:  # noqa: BLE001 - a 200 whose body we can't read: paid, kept, flagged
+            return LLMResult(request, call_id, "invalid", None, f"unreadable response: {type(exc).__name__}: {exc}"[:2000],
+                             latency_ms=latency_ms, messages=messages, attempts=attempts, raw_response=raw)
         try:
             cost = float(litellm.completion_cost(completion_response=response) or 0.0)
         except Exception:  # unknown price for local/replay models
             cost = 0.0
         return LLMResult(
-            request, call_id, "ok", content,
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            request, call_id, "ok", content or "",
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
             cost_usd=cost,
-            latency_ms=(time.perf_counter() - started) * 1000,
+            latency_ms=latency_ms,
             messages=messages,
             attempts=attempts,
+            raw_response=raw,
         )
 
-    def _record(self, conn, result: LLMResult) -> None:
+    def _ledger_row(self, result: LLMResult) -> dict:
         request = result.request
-        conn.execute(
-            """
-            INSERT INTO llm_calls (call_id, model, prompt_name, prompt_version, input_hash, partition,
-                                   subject, request, response, status, error, prompt_tokens,
-                                   completion_tokens, cost_usd, latency_ms, attempts, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                result.call_id, self.model, request.prompt.name, request.prompt.version,
-                request.input_hash, request.partition, request.subject,
-                json.dumps({"messages": result.messages, "input": request.prompt_input,
-                            "temperature": self.temperature if request.temperature is None else request.temperature},
-                           ensure_ascii=False, default=str),
-                result.response, result.status, result.error, result.prompt_tokens,
-                result.completion_tokens, result.cost_usd, result.latency_ms, result.attempts,
-                datetime.now(timezone.utc).replace(tzinfo=None),
-            ],
-        )
+        return {
+            "call_id": result.call_id, "model": self.model, "prompt_name": request.prompt.name,
+            "prompt_version": request.prompt.version, "input_hash": request.input_hash,
+            "partition": request.partition, "subject": request.subject,
+            "request": json.dumps({"messages": result.messages, "input": request.prompt_input,
+                                   "temperature": self.temperature if request.temperature is None else request.temperature},
+                                  ensure_ascii=False, default=str),
+            "response": result.response, "raw_response": result.raw_response, "status": result.status,
+            "error": result.error, "prompt_tokens": result.prompt_tokens,
+            "completion_tokens": result.completion_tokens, "cost_usd": result.cost_usd,
+            "latency_ms": result.latency_ms, "attempts": result.attempts,
+            "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
+        }
+
+
+def provider_key_set(model: str) -> bool:
+    """Whether the provider's own key variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...) holds a
+    key. litellm counts a variable set to "" as set; we don't."""
+    import litellm
+
+    try:
+        environment = litellm.validate_environment(model=model)
+    except Exception:  # noqa: BLE001 - a model litellm can't place: its own variable is unknown
+        return False
+    if not environment.get("keys_in_environment"):
+        return False
+    empty = {name: value for name, value in os.environ.items() if name.endswith("_API_KEY") and not value.strip()}
+    if not empty:
+        return True
+    for name in empty:  # ask again without the empty variables (restored at once)
+        del os.environ[name]
+    try:
+        return bool(litellm.validate_environment(model=model).get("keys_in_environment"))
+    except Exception:  # noqa: BLE001
+        return False
+    finally:
+        os.environ.update(empty)
+
+
+def raw_body(response) -> str | None:
+    """The provider's whole response as JSON text, whatever its shape (never raises)."""
+    for dump in (lambda: response.model_dump_json(), lambda: json.dumps(response.to_dict(), default=str),
+                 lambda: json.dumps(response, default=str), lambda: repr(response)):
+        try:
+            return dump()
+        except Exception:  # noqa: BLE001 - try the next, cruder rendering
+            continue
+    return None
 
 
 def mark_invalid(conn: duckdb.DuckDBPyConnection, call_id: str, error: str) -> None:
     """An answer that fails its schema stays in the ledger, flagged, with the reason."""
     conn.execute("UPDATE llm_calls SET status = 'invalid', error = ? WHERE call_id = ?", [error[:2000], call_id])
+
+
+@dataclass
+class ParsedResults:
+    answers: list[tuple[LLMResult, Any]]  # (result, parsed answer) for every answer that parses
+    invalid: list[str]  # "subject: reason" for every answer that does not
+
+
+def parse_results(conn: duckdb.DuckDBPyConnection, results: list[LLMResult],
+                  parse: Callable[[str | None], Any]) -> ParsedResults:
+    """Parse every answered result, fresh or from the ledger: a ledger row is never trusted as
+    `ok` because it once was. Any failure (a schema violation, JSON nested past the parser's
+    recursion limit, anything the parser raises) marks the row `invalid` with its reason; an
+    `invalid` row that parses now (a fixed parser) is `ok` again. Statuses change in one
+    short transaction."""
+    answers, invalid, changes = [], [], []
+    for result in results:
+        if result.status == "error":
+            continue
+        if result.status == "invalid" and result.response is None:  # no text to parse (unreadable body)
+            invalid.append(f"{result.request.subject}: {result.error}")
+            continue
+        try:
+            answers.append((result, parse(result.response)))
+            if result.status == "invalid":
+                changes.append((result.call_id, "ok", None))
+        except Exception as exc:  # noqa: BLE001 - whatever a parser raises, the row is invalid, not a crash
+            reason = str(exc) if isinstance(exc, InvalidAnswer) else f"unparseable: {type(exc).__name__}: {exc}"
+            invalid.append(f"{result.request.subject}: {reason[:300]}")
+            if result.status != "invalid" or (result.error or "") != reason[:2000]:
+                changes.append((result.call_id, "invalid", reason[:2000]))
+    if changes:
+        frame = pd.DataFrame(changes, columns=["call_id", "status", "error"])
+        with registered(conn, "_ledger_status", frame):
+            conn.execute("UPDATE llm_calls SET status = s.status, error = s.error "
+                         "FROM _ledger_status s WHERE llm_calls.call_id = s.call_id")
+    return ParsedResults(answers, invalid)

@@ -169,6 +169,16 @@ class WarehouseResource(DuckDBResource):
         finally:
             conn.close()
 
+    @contextmanager
+    def connect_briefly(self):
+        """A connection for one short transaction (a ledger group commit), closed at once so
+        DuckDB's single-writer lock is free again. No table checks: `connect()` made them."""
+        with self.get_connection() as conn:
+            try:
+                yield conn
+            finally:
+                conn.close()
+
 
 def behaviour_for_pairs(conn: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.DataFrame:
     """sql/gate_behavior_support.sql for (head_id, tail_id) pairs against the table or view `interactions`."""

@@ -41,3 +41,23 @@ def test_window_and_minimum_support():
     assert ("A", "co_purchased", "C") in _mine(window=2, min_support=1)  # u1: A _ C
     strong = _mine(window=1, min_support=2)
     assert set(strong) == {("A", "co_purchased", "B"), ("B", "co_purchased", "A"), ("A", "next_item", "B")}
+
+
+def test_next_item_support_counts_users_not_repeats():
+    """One user who goes back and forth between two items is one piece of evidence."""
+    rows = [("fan", item, position) for position, item in enumerate("ABABABABAB")] + [
+        ("u2", "A", 0), ("u2", "C", 1), ("u3", "A", 0), ("u3", "C", 1)]
+    with duckdb.connect() as conn:
+        conn.register("toy", pd.DataFrame(rows, columns=["user_id", "product_id", "position"]))
+        select = mine_behavior(conn, "SELECT * FROM toy", 1, 1)
+        found = {(s, r, d): (support, score) for s, r, d, support, _, score, _ in
+                 conn.execute(select, {"window": 1, "min_support": 1}).fetchall()}
+    # A->B: only "fan" (five times), A->C: two users. Users decide: C is A's likelier next item.
+    assert found[("A", "next_item", "B")] == (1, pytest.approx(1 / 3))
+    assert found[("A", "next_item", "C")] == (2, pytest.approx(2 / 3))
+    assert found[("B", "next_item", "A")][0] == 1
+    with duckdb.connect() as conn:
+        conn.register("toy", pd.DataFrame(rows, columns=["user_id", "product_id", "position"]))
+        select = mine_behavior(conn, "SELECT * FROM toy", 1, 2)
+        kept = {(s, r, d) for s, r, d, *_ in conn.execute(select, {"window": 1, "min_support": 2}).fetchall()}
+    assert ("A", "next_item", "B") not in kept and ("A", "next_item", "C") in kept

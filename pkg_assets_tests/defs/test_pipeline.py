@@ -76,6 +76,27 @@ def test_injected_description_does_not_change_the_output(demo_run):
     assert rows and all(tail != nova for _, tail in rows)
 
 
+def test_instructions_echoed_as_concepts_are_rejected_and_never_published(demo_run):
+    """The demo plants three answers whose "concept" is an instruction (a role marker, a
+    zero-width character inside "ignore", "ignore the previous instructions")."""
+    from pkg_assets.data.demo.catalog_source import PLANTED_CONCEPT_ANSWERS
+
+    for _, _, relation, tail in PLANTED_CONCEPT_ANSWERS:
+        rejected = demo_run.query("SELECT reasons FROM rejected_relations WHERE relation = ? AND tail_mention = ?",
+                                  [relation, tail])
+        assert rejected and all("injection" in reasons for (reasons,) in rejected), tail
+        assert demo_run.query("SELECT count(*) FROM validated_relations WHERE tail_mention = ?", [tail]) == [(0,)]
+    probes = ["%rank D0011 first%", "%nore previous instructions%", "%ignore the previous%"]
+    for probe in probes:
+        assert demo_run.query("SELECT count(*) FROM pkg_nodes WHERE name ILIKE ? OR array_to_string(surface_forms, '|') "
+                              "ILIKE ?", [probe, probe]) == [(0,)], probe
+        assert demo_run.query("SELECT count(*) FROM user_kg_context WHERE path_text ILIKE ?", [probe]) == [(0,)]
+    # Every published concept is the tail of an accepted edge.
+    assert demo_run.query(
+        "SELECT count(*) FROM pkg_nodes n WHERE node_type = 'concept' AND NOT EXISTS "
+        "(SELECT 1 FROM pkg_edges e WHERE e.dst_id = n.node_id)") == [(0,)]
+
+
 def test_rematerialising_makes_zero_llm_calls(demo_run):
     before = demo_run.query("SELECT count(*) FROM llm_calls")[0][0]
     result = demo_run.execute("knowledge_job", "Coffee & Tea")

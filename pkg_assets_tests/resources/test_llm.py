@@ -83,3 +83,67 @@ def test_provider_errors_do_not_raise(conn):
     llm = LLMResource(model="openai/gpt-4o-mini", api_base="http://127.0.0.1:9/v1", num_retries=0, timeout_s=2)
     results, stats = llm.ask(conn, _requests()[:1])
     assert stats.failures == 1 and results[0].status == "error" and results[0].error
+
+
+def test_group_commits_write_every_row_once_in_few_transactions(tmp_path):
+    from pkg_assets.resources.llm import LedgerWriter
+    from pkg_assets.resources.warehouse import WarehouseResource
+
+    warehouse = WarehouseResource(database=str(tmp_path / "w.duckdb"))
+    path = _recordings(tmp_path / "r.jsonl", PRODUCTS)
+    results, stats = LLMResource(recordings=[str(path)]).ask(warehouse, _requests())
+    assert stats.calls_made == 4 and all(r.status == "ok" for r in results)
+    with warehouse.connect() as conn:
+        rows = conn.execute("SELECT call_id, status, raw_response FROM llm_calls").fetchall()
+    assert sorted(r[0] for r in rows) == sorted(r.call_id for r in results)
+    assert all(raw and '"choices"' in raw for _, _, raw in rows)  # the provider's whole body, kept
+
+    writer = LedgerWriter(warehouse.connect_briefly, flush_s=0.5)
+    ledger_row = LLMResource()._ledger_row(results[0])
+    for i in range(1200):
+        writer.put({**ledger_row, "call_id": f"bulk{i}"})
+    writer.close()
+    assert writer.written == 1200 and writer.commits <= 4  # batches of at most 500 rows, not 1,200 commits
+
+
+def test_a_ledger_that_stays_locked_spills_answers_and_the_next_run_imports_them(conn, tmp_path):
+    from contextlib import contextmanager
+
+    from pkg_assets.resources.llm import LedgerWriteError, LedgerWriter, import_spill
+
+    @contextmanager
+    def locked():
+        raise duckdb.IOException('IO Error: Could not set lock on file "w.duckdb": Conflicting lock is held')
+        yield
+
+    path = _recordings(tmp_path / "r.jsonl", PRODUCTS)
+    results, _ = LLMResource(recordings=[str(path)]).ask(conn, _requests())
+    rows = [LLMResource()._ledger_row(r) for r in results]
+    conn.execute("DELETE FROM llm_calls")  # as if these answers had never reached it
+    spill = tmp_path / "w.duckdb.llm_unwritten.jsonl"
+    writer = LedgerWriter(locked, flush_s=0.01, patience_s=0.2, spill_path=spill)
+    for row in rows:
+        writer.put(row)
+    with pytest.raises(LedgerWriteError, match="saved to"):
+        writer.close()
+    assert writer.spilled == 4 and len(spill.read_text().splitlines()) == 4
+
+    @contextmanager
+    def ledger():
+        yield conn
+
+    assert import_spill(ledger, spill) == 4 and not spill.exists()
+    assert sorted(c for (c,) in conn.execute("SELECT call_id FROM llm_calls").fetchall()) == sorted(
+        r.call_id for r in results)
+
+
+def test_redaction_covers_key_shapes_and_configured_values():
+    from pkg_assets.core.secrets import redact
+
+    text = ("AuthenticationError: Incorrect API key provided: sk-proj-abc123XYZ789. Header: Authorization: "
+            "Bearer eyJhbGciOiJIUzI1NiJ9.payload; api_key='my-own-key-value'; token hunter2hunter2")
+    clean = redact(text, environ={"PKG_LLM_API_KEY": "hunter2hunter2"})
+    for secret in ("sk-proj-abc123XYZ789", "eyJhbGciOiJIUzI1NiJ9", "my-own-key-value", "hunter2hunter2"):
+        assert secret not in clean
+    assert clean.startswith("AuthenticationError: Incorrect API key provided: [redacted]")
+    assert redact("the skill-set of a bearer of news") == "the skill-set of a bearer of news"

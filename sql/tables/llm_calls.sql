@@ -20,3 +20,6 @@ CREATE TABLE IF NOT EXISTS llm_calls (
 );
 -- Added after the first release: attempts per call (retries included).
 ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS attempts BIGINT;
+-- Added with group commits: the provider's whole response body (JSON), kept before anything
+-- reads it, so a body of a shape we can't read (no `choices`) is still paid-for evidence.
+ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS raw_response VARCHAR;

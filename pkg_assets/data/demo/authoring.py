@@ -23,8 +23,8 @@ import pandas as pd
 from pkg_assets.core.catalog import normalise_products, read_products_raw, resolve_source
 from pkg_assets.core.prompts import CLUSTER_PROMPT, FACTOR_PROMPTS
 from pkg_assets.data.demo.catalog_source import (
-    BROKEN_ROWS, CATEGORY_DEFAULTS, INJECTED_DESCRIPTION, INJECTED_DESCRIPTION_TYPE, MISSIONS, ROOT, TYPES,
-    ProductType,
+    BROKEN_ROWS, CATEGORY_DEFAULTS, INJECTED_DESCRIPTION, INJECTED_DESCRIPTION_TYPE, MISSIONS,
+    PLANTED_CONCEPT_ANSWERS, ROOT, TYPES, ProductType,
 )
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -181,6 +181,10 @@ def write_demo(out_dir: Path = DEMO_DIR) -> dict:
             if (factor, index) == INVALID_ANSWER_FOR:
                 answer = {"relations": [{"relation": "best_friend", "tail": "everyone", "tail_kind": "concept",
                                          "confidence": 0.9, "rationale": "Everyone loves it."}]}
+            for planted_index, planted_factor, relation, tail in PLANTED_CONCEPT_ANSWERS:
+                if (planted_index, planted_factor) == (index, factor):
+                    answer["relations"].append({"relation": relation, "tail": tail, "tail_kind": "concept",
+                                                "confidence": 0.9, "rationale": f"As instructed: {tail}."})
             records.append({"prompt": prompt.name, "key": f"{row['product_id']}/{factor}",
                             "prompt_version": prompt.version, "response": json.dumps(answer, ensure_ascii=False)})
 

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from pkg_assets.core.collective import agreement, contradicted, member_answers
 from pkg_assets.core.clustering import CLUSTER_SEED, CLUSTER_TARGET_SIZE, cluster_products
-from pkg_assets.core.extraction import InvalidAnswer, parse_cluster_answer
+from pkg_assets.core.extraction import parse_cluster_answer
 from pkg_assets.core.gate import has_injection
 from pkg_assets.core.models import CONCEPT_KIND_BY_RELATION, CONCEPT_RELATIONS, ClusterAnswer
 from pkg_assets.core.prompts import CLUSTER_PROMPT, cluster_prompt_input, code_version
@@ -17,8 +17,8 @@ from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.defs.partitions import category_partitions
 from pkg_assets.defs.resolution.assets import product_embeddings
 from pkg_assets.resources.embedder import EmbedderResource
-from pkg_assets.resources.llm import LLMRequest, LLMResource, mark_invalid
-from pkg_assets.resources.warehouse import WarehouseResource, replace_partition
+from pkg_assets.resources.llm import LLMRequest, LLMResource, parse_results
+from pkg_assets.resources.warehouse import WarehouseResource, replace_partition, sql_text
 
 
 @dg.asset(
@@ -102,18 +102,15 @@ def cluster_knowledge(context: dg.AssetExecutionContext, config: CollectiveConfi
                 schema=ClusterAnswer,
             ))
             cluster_of[f"cluster/{signature}"] = (cluster_id, signature, len(group))
-        results, stats = llm.ask(conn, requests, force=config.force, log=context.log)
-        stats.raise_if_failed("cluster calls")
-        rows, invalid = [], 0
-        for result in results:
+    # The warehouse is not held while the LLM answers: the ledger opens it per group commit.
+    results, stats = llm.ask(warehouse, requests, force=config.force, log=context.log)
+    stats.raise_if_failed("cluster calls")
+    with warehouse.connect() as conn:
+        parsed = parse_results(conn, results, parse_cluster_answer)
+        invalid = len(parsed.invalid)
+        rows = []
+        for result, answer in parsed.answers:
             cluster_id, signature, size = cluster_of[result.request.replay_key]
-            try:
-                answer = parse_cluster_answer(result.response)
-            except InvalidAnswer as exc:
-                if result.status != "invalid":
-                    mark_invalid(conn, result.call_id, str(exc))
-                invalid += 1
-                continue
             for proposed in answer.relations:
                 relation = proposed.relation.value
                 reasons = []
@@ -171,29 +168,7 @@ def knowledge_vectors(context: dg.AssetExecutionContext, embedder: EmbedderResou
                       warehouse: WarehouseResource) -> dg.MaterializeResult:
     category = context.partition_key
     with warehouse.connect() as conn:
-        texts = conn.execute(
-            """
-            WITH facts AS (
-                SELECT v.head_id AS product_id, v.relation,
-                       coalesce(t.title, c.canonical_name, v.tail_mention) AS tail_name
-                FROM validated_relations v
-                LEFT JOIN products t ON t.product_id = v.tail_id
-                LEFT JOIN (SELECT DISTINCT concept_id, canonical_name FROM concepts) c ON c.concept_id = v.tail_id
-                WHERE v.category = $c
-                UNION
-                SELECT pc.product_id, k.relation, k.tail_mention
-                FROM cluster_knowledge k JOIN product_clusters pc USING (signature)
-                WHERE k.category = $c AND k.accepted
-            )
-            SELECT p.product_id,
-                   p.title || '. ' || coalesce(string_agg(f.relation || ': ' || f.tail_name, '; ' ORDER BY f.relation, f.tail_name), '')
-                       AS knowledge_text
-            FROM products p LEFT JOIN facts f USING (product_id)
-            WHERE p.category = $c
-            GROUP BY p.product_id, p.title
-            ORDER BY p.product_id
-            """, {"c": category},
-        ).df()
+        texts = conn.execute(sql_text("knowledge_text"), {"c": category}).df()
         vectors = embedder.encode(texts["knowledge_text"].tolist())
         frame = texts.assign(category=category, model=embedder.model_name, vector=[v.tolist() for v in vectors])
         replace_partition(conn, "knowledge_vectors", frame, category)

@@ -1,6 +1,8 @@
 """Offline evaluation of the graph against real behaviour (leave-last-out)."""
 
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -32,7 +34,8 @@ from pkg_assets.resources.warehouse import (
 
 # Tables the graph build reads besides behaviour: the knowledge side of the PKG, and what the
 # gate needs to judge the LLM's edges again on training behaviour.
-KNOWLEDGE_TABLES = ("products", "cluster_knowledge", "product_clusters", "resolved_relations", "product_embeddings")
+KNOWLEDGE_TABLES = ("products", "cluster_knowledge", "product_clusters", "resolved_relations", "product_embeddings",
+                    "concepts")
 
 
 class GraphEvaluationConfig(dg.Config):
@@ -54,16 +57,30 @@ class GraphEvaluationConfig(dg.Config):
 def evaluation_graph(conn: duckdb.DuckDBPyConnection, train: pd.DataFrame, window: int,
                      min_support: int, gate: GateConfig | None = None,
                      knowledge: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
-    """The PKG as production builds it (sql/pkg_edges_build.sql), with every behavioural input
-    taken from the training split only, so no test interaction reaches the graph:
+    """The PKG as production builds it (sql/pkg_edges_build.sql) from `evaluation_warehouse`, so
+    no test interaction reaches the graph. Product-to-product edges."""
+    with evaluation_warehouse(conn, train, window, min_support, gate, knowledge) as scratch:
+        return scratch.execute(
+            f"SELECT src_id, relation, dst_id, weight, sources FROM ({sql_text('pkg_edges_build')}) "
+            "WHERE dst_type = 'product'"
+        ).df()
+
+
+@contextmanager
+def evaluation_warehouse(conn: duckdb.DuckDBPyConnection, train: pd.DataFrame, window: int,
+                         min_support: int, gate: GateConfig | None = None,
+                         knowledge: dict[str, pd.DataFrame] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A private in-memory copy of the warehouse's knowledge with every behavioural input taken
+    from the training split only:
 
     - behaviour edges are mined from `train`;
     - the LLM's edges are judged again by the gate's core (`judge_edges`) with behaviour
       evidence from `train`, and links that behaviour chose between tied listings count as
-      unresolved (the production gate saw every interaction, test items included);
+      unresolved (the production gate saw every interaction, test items included); its
+      `validated_relations` holds the edges accepted that way;
     - the verifier's stored verdicts are reused (they come from the LLM, not from behaviour).
-    `knowledge` overrides the knowledge tables (benchmarks pass catalogs with items hidden).
-    Product-to-product edges.
+    `knowledge` overrides the knowledge tables. Anything derived from accepted edges (the graph,
+    knowledge text) must be read from here, never from the production tables.
     """
     conn.register("eval_train", train)
     try:
@@ -76,7 +93,7 @@ def evaluation_graph(conn: duckdb.DuckDBPyConnection, train: pd.DataFrame, windo
         "SELECT head_id, relation, tail_id, sig_verifier FROM validated_relations WHERE sig_verifier IS NOT NULL "
         "UNION ALL SELECT head_id, relation, tail_id, sig_verifier FROM rejected_relations "
         "WHERE sig_verifier IS NOT NULL").fetchall()}
-    with duckdb.connect() as scratch:  # the same build SQL, over a private copy of its inputs
+    with duckdb.connect() as scratch:
         ensure_tables(scratch)
         for table, frame in {**knowledge, "behavior_edges": behaviour,
                              "interactions": train.assign(session_id=train["user_id"])}.items():
@@ -87,10 +104,7 @@ def evaluation_graph(conn: duckdb.DuckDBPyConnection, train: pd.DataFrame, windo
                 scratch.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
                 scratch.unregister("incoming")
         regate(scratch, gate or GateConfig(), verdicts)
-        return scratch.execute(
-            f"SELECT src_id, relation, dst_id, weight, sources FROM ({sql_text('pkg_edges_build')}) "
-            "WHERE dst_type = 'product'"
-        ).df()
+        yield scratch
 
 
 def regate(conn: duckdb.DuckDBPyConnection, gate: GateConfig, verdicts: dict) -> None:

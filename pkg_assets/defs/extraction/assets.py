@@ -7,13 +7,13 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from pkg_assets.core.extraction import InvalidAnswer, parse_factor_answer, relation_rows
+from pkg_assets.core.extraction import parse_factor_answer, relation_rows
 from pkg_assets.core.models import FACTORS, FactorAnswer
 from pkg_assets.core.prompts import FACTOR_PROMPTS, code_version, product_prompt_input
 from pkg_assets.defs.catalog.assets import products
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.defs.partitions import category_partitions
-from pkg_assets.resources.llm import LLMRequest, LLMResource, mark_invalid
+from pkg_assets.resources.llm import LLMRequest, LLMResource, parse_results
 from pkg_assets.resources.warehouse import WarehouseResource, replace_partition
 
 LLM_RELATIONS_COLUMNS = [
@@ -87,34 +87,27 @@ def llm_relations(context: dg.AssetExecutionContext, config: ExtractionConfig, l
     category = context.partition_key
     with warehouse.connect() as conn:
         product_rows = category_products(conn, category)
-        requests = factor_requests(product_rows, config.factors, category, config.samples_per_prompt,
-                                   config.sample_temperature)
-        context.log.info(f"{len(product_rows)} products x {len(config.factors)} factors x "
-                         f"{config.samples_per_prompt} samples = {len(requests)} prompts")
-        results, stats = llm.ask(conn, requests, force=config.force, log=context.log)
+    requests = factor_requests(product_rows, config.factors, category, config.samples_per_prompt,
+                               config.sample_temperature)
+    context.log.info(f"{len(product_rows)} products x {len(config.factors)} factors x "
+                     f"{config.samples_per_prompt} samples = {len(requests)} prompts")
+    # The warehouse is not held while the LLM answers: the ledger opens it per group commit.
+    results, stats = llm.ask(warehouse, requests, force=config.force, log=context.log)
 
+    with warehouse.connect() as conn:
+        parsed = parse_results(conn, results, parse_factor_answer)
         rows: list[dict] = []
-        invalid: list[str] = []
-        for result in results:
-            if result.status == "error":
-                continue
+        for result, answer in parsed.answers:
             factor = factor_of(result.request)
-            try:
-                answer = parse_factor_answer(result.response)
-            except InvalidAnswer as exc:
-                if result.status != "invalid":
-                    mark_invalid(conn, result.call_id, str(exc))
-                invalid.append(f"{result.request.subject}: {exc}")
-                continue
             for row in relation_rows(answer, result.request.prompt_input["product_id"], factor):
                 row.update(category=category, call_id=result.call_id, model=llm.model,
                            prompt_version=result.request.prompt.version)
                 rows.append(row)
-
         stats.raise_if_failed("LLM calls")
         frame = pd.DataFrame(rows, columns=LLM_RELATIONS_COLUMNS)
         frame["extracted_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
         replace_partition(conn, "llm_relations", frame, category)
+    invalid = parsed.invalid
 
     if invalid:
         context.log.warning(f"{len(invalid)} answers failed their schema and are kept as 'invalid' in llm_calls")

@@ -23,10 +23,11 @@ SNAPSHOT_ORDER = {"pkg_nodes": "node_id", "pkg_edges": "src_id, relation, dst_id
 
 @dg.asset(
     group_name="graph",
-    deps=["products", "concepts", "cluster_knowledge"],
+    deps=["products", "concepts", "validated_relations", "cluster_knowledge"],
     kinds={"duckdb"},
     pool="duckdb",
-    description="Graph nodes: every product, and every concept merged across categories.",
+    description="Graph nodes: every product, and every concept an accepted edge names, merged across "
+    "categories (a concept only rejected edges name is never published).",
 )
 def pkg_nodes(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as conn:

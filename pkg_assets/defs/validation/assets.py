@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from pkg_assets.core.extraction import InvalidAnswer, parse_answer
+from pkg_assets.core.extraction import parse_answer
 from pkg_assets.core.gate import GateConfig, aggregate_proposals, behaviour_by_pair, borderline, judge_edges
 from pkg_assets.core.models import VerifierAnswer
 from pkg_assets.core.resolve import product_traits
@@ -17,7 +17,7 @@ from pkg_assets.defs.catalog.assets import interactions
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.defs.partitions import category_partitions
 from pkg_assets.defs.resolution.assets import load_catalog_index, product_embeddings
-from pkg_assets.resources.llm import LLMRequest, LLMResource, mark_invalid
+from pkg_assets.resources.llm import LLMRequest, LLMResource, parse_results
 from pkg_assets.resources.warehouse import WarehouseResource, behaviour_for_pairs, replace_partition
 
 class GateRunConfig(dg.Config):
@@ -38,33 +38,30 @@ class GateRunConfig(dg.Config):
         return GateConfig(**{name: getattr(self, name) for name in GateConfig.model_fields if hasattr(self, name)})
 
 
-def verify_borderline(context, conn, llm: LLMResource, gated: pd.DataFrame, gate: GateConfig, config: GateRunConfig,
-                      products: dict[str, dict]) -> tuple[dict[tuple[str, str, str], str], dict]:
+def verify_borderline(context, warehouse: WarehouseResource, llm: LLMResource, gated: pd.DataFrame,
+                      gate: GateConfig, config: GateRunConfig, products: dict[str, dict]) -> tuple[dict[tuple[str, str, str], str], dict]:
     """Ask the verifier LLM about borderline edges; (verdicts, metadata)."""
     ask = gated[borderline(gated, gate)]
     if len(ask) > config.verifier_max_calls:
         raise dg.Failure(
             description=f"verifier: {len(ask)} borderline edges exceed verifier_max_calls={config.verifier_max_calls}; "
             "raise the limit in the run config or tighten the gate first (estimate the cost with estimate_llm_job)")
-    requests = []
+    requests, edge_of = [], {}
     for edge in ask.to_dict("records"):
         prompt_input = verifier_prompt_input(products[edge["head_id"]], edge["relation"], products[edge["tail_id"]])
+        edge_of[f"verify/{edge['head_id']}/{edge['relation']}/{edge['tail_id']}"] = (
+            edge["head_id"], edge["relation"], edge["tail_id"])
         requests.append(LLMRequest(
             prompt=VERIFIER_PROMPT, prompt_input=prompt_input, render_context=prompt_input,
             replay_key=f"verify/{edge['head_id']}/{edge['relation']}/{edge['tail_id']}", partition=edge["category"],
             subject=f"verify {edge['head_id']} {edge['relation']} {edge['tail_id']}", schema=VerifierAnswer,
         ))
-    results, stats = llm.ask(conn, requests, log=context.log)
-    verdicts, invalid = {}, 0
-    for edge, result in zip(ask.to_dict("records"), results):
-        try:
-            answer = parse_answer(result.response, VerifierAnswer)
-        except InvalidAnswer as exc:
-            if result.status == "ok":
-                mark_invalid(conn, result.call_id, str(exc))
-            invalid += 1  # no verdict: the edge keeps the gate's own decision
-            continue
-        verdicts[(edge["head_id"], edge["relation"], edge["tail_id"])] = answer.verdict
+    results, stats = llm.ask(warehouse, requests, log=context.log)
+    with warehouse.connect() as conn:
+        parsed = parse_results(conn, results, lambda text: parse_answer(text, VerifierAnswer))
+    # An edge whose answer is invalid gets no verdict: it keeps the gate's own decision.
+    verdicts = {edge_of[result.request.replay_key]: answer.verdict for result, answer in parsed.answers}
+    invalid = len(parsed.invalid)
     return verdicts, {"verifier_asked": len(requests), "verifier_yes": sum(v == "yes" for v in verdicts.values()),
                       "verifier_no": sum(v == "no" for v in verdicts.values()), "verifier_invalid": invalid,
                       **{f"verifier_{k}": v for k, v in stats.as_metadata().items()}}
@@ -142,13 +139,15 @@ def hallucination_gate(context: dg.AssetExecutionContext, config: GateRunConfig,
     gate = config.gate()
     with warehouse.connect() as conn:
         inputs = gate_inputs(conn, category)
-        gated = judge_partition(inputs, gate)
-        verifier_metadata = {}
-        if config.verifier:
-            products = {r["product_id"]: r for r in conn.execute(
-                "SELECT product_id, title, brand, category_path FROM products").df().to_dict("records")}
-            verdicts, verifier_metadata = verify_borderline(context, conn, llm, gated, gate, config, products)
-            gated = judge_partition(inputs, gate, verdicts)
+        products = ({r["product_id"]: r for r in conn.execute(
+            "SELECT product_id, title, brand, category_path FROM products").df().to_dict("records")}
+            if config.verifier else {})
+    gated = judge_partition(inputs, gate)
+    verifier_metadata = {}
+    if config.verifier:  # the warehouse is free while the verifier LLM answers
+        verdicts, verifier_metadata = verify_borderline(context, warehouse, llm, gated, gate, config, products)
+        gated = judge_partition(inputs, gate, verdicts)
+    with warehouse.connect() as conn:
         accepted = gated[gated["reasons"] == ""]
         rejected = gated[gated["reasons"] != ""]
         replace_partition(conn, "validated_relations", accepted, category)
