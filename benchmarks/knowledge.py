@@ -213,7 +213,7 @@ def cold_start(conn, blends: dict[str, dict[str, float]] | None = None, split: s
     import numpy as np
 
     from pkg_assets.core.metrics import evaluate, leave_last_out
-    from pkg_assets.core.recommend import graph_recommender, popularity_order
+    from pkg_assets.core.recommend import from_behaviour, graph_recommender, popularity_order
     from pkg_assets.defs.evaluation.assets import KNOWLEDGE_TABLES, evaluation_warehouse
     from pkg_assets.resources.embedder import EmbedderResource
     from pkg_assets.resources.warehouse import sql_text
@@ -258,8 +258,8 @@ def cold_start(conn, blends: dict[str, dict[str, float]] | None = None, split: s
             if pid in position:
                 knowledge_matrix[position[pid]] = vector
                 has_knowledge[position[pid]] = True
-        behaviour = edges[edges["sources"].map(lambda s: "behavior" in list(s))]
-        scorer = ColdStartScores(ids, matrix, behaviour, edges[~edges["sources"].map(lambda s: "behavior" in list(s))],
+        behaviour = edges[from_behaviour(edges)]
+        scorer = ColdStartScores(ids, matrix, behaviour, edges[~from_behaviour(edges)],
                                  concept_rows, knowledge_matrix, has_knowledge)
         recommenders = {"behaviour": graph_recommender(behaviour, popularity, **walk),
                         "content": lambda history, k: scorer.top(scorer.content(history), k)}

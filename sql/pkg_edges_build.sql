@@ -55,4 +55,7 @@ SELECT src_id, relation, dst_id,
        now()::TIMESTAMP AS built_at
 FROM all_edges
 WHERE src_id <> dst_id
+  -- only products the catalog has now: a product that left it leaves the graph too
+  AND src_id IN (SELECT product_id FROM products)
+  AND (dst_type = 'concept' OR dst_id IN (SELECT product_id FROM products))
 GROUP BY src_id, relation, dst_id

@@ -95,6 +95,12 @@ def graph_recommender(edges: pd.DataFrame, popularity: list[str], recent: int = 
 KNOWLEDGE_RELATIONS = ("complement", "substitute", "accessory", "consumable")
 
 
+def from_behaviour(edges: pd.DataFrame) -> pd.Series:
+    """Boolean mask of the edges behaviour contributed to (`sources` lists "behavior").
+    Typed bool even when empty: an empty object-typed mask would be read as column labels."""
+    return edges["sources"].map(lambda sources: "behavior" in list(sources)).astype(bool)
+
+
 def with_reverse(edges: pd.DataFrame, relations=KNOWLEDGE_RELATIONS) -> pd.DataFrame:
     """`edges` plus the reverse of every edge of `relations`: "X substitutes Y" is knowledge
     about Y too, and a user of the tail is as well served by the head (the LLM was asked about

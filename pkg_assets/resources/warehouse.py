@@ -128,6 +128,50 @@ def replace_partition(
     return len(frame)
 
 
+def reconcile_catalog(conn: duckdb.DuckDBPyConnection, current: pd.DataFrame,
+                      categories: set[str] | None = None) -> dict[str, int]:
+    """Make every per-category table agree with the catalog as it is now (`current`: one row
+    per product with its `product_id` and `category`; `categories`, when given, also counts
+    categories whose rows were all quarantined), in one transaction:
+
+    - a category the catalog no longer has (renamed, emptied) leaves every table with a
+      `category` column;
+    - a product that left the catalog, or moved to another category, leaves the per-product
+      rows of its old category (tables keyed by `product_id` or `head_id` plus `category`).
+
+    The LLM ledger is never touched: answers paid for stay, and a renamed category's products
+    are answered from it. Returns rows deleted per table (only tables that lost rows)."""
+    tables = conn.execute(
+        "SELECT c.table_name, list(c.column_name) FROM information_schema.columns c "
+        "JOIN information_schema.tables t USING (table_schema, table_name) "
+        "WHERE t.table_type = 'BASE TABLE' AND c.table_schema = 'main' GROUP BY c.table_name ORDER BY 1"
+    ).fetchall()
+    keep = current[["product_id", "category"]].drop_duplicates()
+    live = pd.DataFrame({"category": sorted(set(keep["category"]) | set(categories or ()))})
+    deleted: dict[str, int] = {}
+    with registered(conn, "_catalog_now", keep), registered(conn, "_categories_now", live):
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            for table, columns in tables:
+                if "category" not in columns or table == "llm_calls":
+                    continue
+                table = _check_identifier(table)
+                before = conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+                conn.execute(f"DELETE FROM {table} WHERE category NOT IN (SELECT category FROM _categories_now)")
+                key = next((c for c in ("product_id", "head_id") if c in columns), None)
+                if key is not None and table != "products_rejected":  # quarantined rows are not products
+                    conn.execute(f"DELETE FROM {table} WHERE ({key}, category) NOT IN "
+                                 "(SELECT (product_id, category) FROM _catalog_now)")
+                after = conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+                if before != after:
+                    deleted[table] = before - after
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return deleted
+
+
 def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | None = None,
                   select_sql: str | None = None, params: dict | None = None) -> int:
     """Replace a whole table's rows with a frame or the result of a SELECT, atomically."""

@@ -136,3 +136,77 @@ def test_reload_under_load_drops_no_request_and_never_mixes_graphs(snapshot, tmp
     assert not errors
     assert {tuple(s) for s in seen} == {tuple(old), tuple(new)}  # one graph or the other, never a mix
     assert seen[-1] == new and service.reloads == 1
+
+
+def _with_slashed_product(snapshot):
+    """The demo snapshot plus a product whose id holds a slash, linked to D0011."""
+    with duckdb.connect(str(snapshot)) as conn:
+        conn.execute("INSERT INTO pkg_nodes (node_id, node_type, name, kind, built_at) "
+                     "VALUES ('SKU/123', 'product', 'Slashed Card', 'Flowers & Gifts', now())")
+        conn.execute("INSERT INTO pkg_topk BY NAME SELECT * REPLACE ('SKU/123' AS src_id) "
+                     "FROM pkg_topk WHERE src_id = 'D0011' AND relation = '*'")
+
+
+def test_ids_with_a_slash_are_reachable_and_unknown_ids_are_never_echoed(snapshot):
+    _with_slashed_product(snapshot)
+    expected = [dst for dst, _ in _topk(snapshot, "D0011")[:5]]
+    with serving(GraphService(snapshot)) as url, httpx.Client(base_url=url) as client:
+        for path in ("/related/SKU/123", "/related/SKU%2F123"):
+            response = client.get(path, params={"k": 5})
+            assert response.status_code == 200, path
+            assert [r["product_id"] for r in response.json()["related"]] == expected
+        by_query = client.get("/related", params={"product_id": "SKU/123", "k": 5})
+        assert by_query.status_code == 200 and by_query.json()["product_id"] == "SKU/123"
+        assert client.get("/explain", params={"src": "SKU/123", "dst": "D0011"}).status_code == 200
+        for unknown in ("X" * 5000, "<script>alert(1)</script>"):
+            response = client.get("/related", params={"product_id": unknown})
+            assert response.status_code == 404 and unknown not in response.text and len(response.text) < 100
+            response = client.get("/explain", params={"src": "D0011", "dst": unknown})
+            assert response.status_code == 404 and unknown not in response.text
+
+
+def test_reload_needs_the_token_when_one_is_configured_and_loopback_otherwise(snapshot):
+    import asyncio
+
+    async def post(app, client_host, headers=None):
+        transport = httpx.ASGITransport(app=app, client=(client_host, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://pkg") as client:
+            return (await client.post("/reload", headers=headers or {})).status_code
+
+    service = GraphService(snapshot)
+    guarded = make_app(service, reload_token="s3cret-token")
+    assert asyncio.run(post(guarded, "127.0.0.1")) == 401
+    assert asyncio.run(post(guarded, "127.0.0.1", {"Authorization": "Bearer wrong"})) == 401
+    assert asyncio.run(post(guarded, "10.1.2.3", {"Authorization": "Bearer s3cret-token"})) == 200
+    open_app = make_app(service)
+    assert asyncio.run(post(open_app, "10.1.2.3")) == 403  # no token: not from the network
+    assert asyncio.run(post(open_app, "127.0.0.1")) == 200
+
+
+def test_lookups_are_served_while_a_reload_is_loading(snapshot):
+    """The reload must not run on the event loop: a lookup sent while a (slow) reload is in
+    progress is answered before the reload ends."""
+    service = GraphService(snapshot)
+    loading, lookup_answered = threading.Event(), threading.Event()
+    real_reload = service.reload_if_changed
+
+    def slow_reload():
+        loading.set()
+        lookup_answered.wait(10)  # a reload on the loop would wait here for a lookup that can't be served
+        return real_reload()
+
+    service.reload_if_changed = slow_reload
+    outcome = {}
+    with serving(service) as url:
+        def reload():
+            with httpx.Client(base_url=url, timeout=30) as client:
+                outcome["reload"] = client.post("/reload").status_code
+
+        reloader = threading.Thread(target=reload)
+        reloader.start()
+        assert loading.wait(10)
+        with httpx.Client(base_url=url, timeout=5) as client:
+            outcome["lookup"] = client.get("/related/D0011", params={"k": 3}).status_code
+        lookup_answered.set()
+        reloader.join(30)
+    assert outcome == {"lookup": 200, "reload": 200}

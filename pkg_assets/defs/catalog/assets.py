@@ -9,7 +9,7 @@ from pkg_assets.core.product_type import assign_product_types
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.defs.partitions import category_partitions
 from pkg_assets.resources.catalog import CatalogResource
-from pkg_assets.resources.warehouse import WarehouseResource, replace_partition, replace_table
+from pkg_assets.resources.warehouse import WarehouseResource, reconcile_catalog, replace_partition, replace_table
 
 
 def _now():
@@ -48,11 +48,18 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
     with warehouse.connect() as conn:
         replace_partition(conn, "products", mine, category)
         replace_partition(conn, "products_rejected", rejected, category)
+        # Categories and products that left the catalog (or moved) leave every table now,
+        # not when someone remembers to wipe the old partition.
+        retired = reconcile_catalog(conn, all_products, set(all_rejected["category"]))
+    if retired:
+        context.log.info("catalog changes: removed " + ", ".join(f"{n} rows of {t}" for t, n in retired.items())
+                         + " (products or categories no longer in the catalog)")
     if len(rejected):
         context.log.warning(f"{len(rejected)} catalog rows of {category!r} quarantined in products_rejected")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(mine),
         "rejected_rows": len(rejected),
+        "rows_retired": dg.MetadataValue.json(retired),
         "rejected_by_reason": counts_table(rejected["reason"].str.split(" \\(").str[0], "reason"),
         "catalog": catalog.describe(),
         "brands": int(mine["brand"].nunique()),

@@ -14,6 +14,7 @@ from pkg_assets.core.metrics import evaluate, leave_last_out
 from pkg_assets.core.recommend import (
     KNOWLEDGE_RELATIONS,
     cooccurrence_knn_recommender,
+    from_behaviour,
     graph_recommender,
     popularity_order,
     popularity_recommender,
@@ -152,12 +153,12 @@ def graph_evaluation(context: dg.AssetExecutionContext, config: GraphEvaluationC
     popularity = popularity_order(train)
     walk = {"recent": config.recent, "decay": config.decay, "relation_weights": {
         "next_item": config.next_item_weight, **{r: config.knowledge_weight for r in KNOWLEDGE_RELATIONS}}}
-    from_behaviour = edges[edges["sources"].map(lambda s: "behavior" in list(s))]
+    behaviour_edges = edges[from_behaviour(edges)]
     fused = with_reverse(edges) if config.knowledge_both_ways else edges
     recommenders = {
         "popularity": popularity_recommender(train),
         "cooccurrence_knn": cooccurrence_knn_recommender(train) if len(train) else popularity_recommender(train),
-        "graph_behaviour": graph_recommender(from_behaviour, popularity, **walk),
+        "graph_behaviour": graph_recommender(behaviour_edges, popularity, **walk),
         "graph_fused": graph_recommender(fused, popularity, **walk),
     }
     now = datetime.now(timezone.utc).replace(tzinfo=None)

@@ -2,6 +2,7 @@
 
 
 import os
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,6 +75,25 @@ def pkg_topk(config: TopKConfig, warehouse: WarehouseResource) -> dg.Materialize
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "k": config.k})
 
 
+ORPHAN_AGE_S = 600  # a temp file untouched this long belongs to no publish in progress
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sweep_orphans(target: Path, older_than_s: float = ORPHAN_AGE_S) -> list[Path]:
+    """Temp files (and their WALs) of publishes that were killed before the rename: removed
+    once they are old enough that no publish can still be writing them."""
+    cutoff = time.time() - older_than_s
+    swept = []
+    for path in target.parent.glob(f".{target.name}.*.tmp*"):
+        if path.suffix in (".tmp", ".wal") and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            swept.append(path)
+    return swept
+
+
 def publish_snapshot(conn, target: Path) -> dict:
     """Copy the graph tables and views into a new DuckDB file, then rename it into place.
 
@@ -81,9 +101,11 @@ def publish_snapshot(conn, target: Path) -> dict:
     complete new graph. A failure before the rename leaves the published file untouched.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
+    sweep_orphans(target)
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     alias = "snapshot_build"
-    home = scalar(conn, "SELECT current_database()")
+    # The warehouse's catalog name is its file stem ("my-warehouse"): quoted, never interpolated bare.
+    home = quote_identifier(scalar(conn, "SELECT current_database()"))
     conn.execute(f"ATTACH '{str(temp).replace(chr(39), chr(39) * 2)}' AS {alias}")
     try:
         conn.execute(f"USE {alias}")
