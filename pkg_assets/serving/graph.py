@@ -25,6 +25,7 @@ import duckdb
 from pkg_assets import settings
 
 ANY_RELATION = "*"
+CHUNK = 16_384  # rows turned into Python objects between two chances for other threads to run
 
 
 class UnknownProduct(KeyError):
@@ -72,31 +73,42 @@ class ServedGraph:
         self._lock = threading.Lock()  # DuckDB connections are not for concurrent use
 
     def _load_topk(self) -> None:
-        columns = self._db.execute(
-            "SELECT src_id, relation, dst_id, weight FROM pkg_topk ORDER BY src_id, relation, rank"
-        ).fetchnumpy()
         products = self._db.execute("SELECT node_id FROM pkg_nodes WHERE node_type = 'product'").fetchall()
         self.product_ids = frozenset(pid for (pid,) in products)
-        src, relation = columns["src_id"].tolist(), columns["relation"].tolist()
-        self.neighbour_ids: list[str] = columns["dst_id"].tolist()
-        self.weights: list[float] = [round(w, 6) for w in columns["weight"].tolist()]
-        self.rows: dict[tuple[str, str], tuple[int, int]] = {}  # (product, relation) -> CSR slice
-        start = 0
-        for i in range(1, len(src) + 1):
-            if i == len(src) or src[i] != src[start] or relation[i] != relation[start]:
-                self.rows[(src[start], relation[start])] = (start, i)
-                start = i
-        self.relations = sorted({r for _, r in self.rows})
+        # The CSR columns and the slice of each (product, relation), both computed by DuckDB
+        # (which runs without the GIL) and turned into Python objects in chunks, yielding the
+        # GIL between them: a reload runs beside a server answering requests.
+        self._db.execute("CREATE TEMP TABLE topk_sorted AS SELECT src_id, relation, dst_id, round(weight, 6) AS weight, "
+                         "row_number() OVER (ORDER BY src_id, relation, rank) - 1 AS i FROM pkg_topk")
+        self.neighbour_ids: list[str] = []
+        self.weights: list[float] = []
+        for batch in self._db.sql("SELECT dst_id, weight FROM topk_sorted ORDER BY i").to_arrow_reader(CHUNK):
+            self.neighbour_ids.extend(batch.column(0).to_pylist())
+            self.weights.extend(batch.column(1).to_pylist())
+            time.sleep(0)
+        # relation -> product -> CSR slice packed in one int (start << 16 | length). Strings and
+        # ints only: the index is invisible to Python's cyclic garbage collector. With tuple
+        # keys and values, every graph kept ~200k tracked objects, and a full collection over
+        # the graphs alive during reloads paused the server for hundreds of milliseconds.
+        self.rows: dict[str, dict[str, int]] = {}
+        slices = self._db.sql("SELECT relation, src_id, (min(i) << 16) | count(*) FROM topk_sorted GROUP BY ALL")
+        for batch in slices.to_arrow_reader(CHUNK):
+            for relation, src, packed in zip(*(column.to_pylist() for column in batch.columns)):
+                self.rows.setdefault(relation, {})[src] = packed
+            time.sleep(0)
+        self._db.execute("DROP TABLE topk_sorted")
+        self.n_rows = sum(len(products) for products in self.rows.values())
+        self.relations = sorted(self.rows)
 
     def related(self, product_id: str, k: int = 10, relation: str | None = None) -> list[tuple[str, float]]:
         """Top-k related products as (product_id, weight), best first; any relation by default."""
-        row = self.rows.get((product_id, relation or ANY_RELATION))
-        if row is None:
+        packed = self.rows.get(relation or ANY_RELATION, {}).get(product_id)
+        if packed is None:
             if product_id not in self.product_ids:
                 raise UnknownProduct(product_id)
             return []
-        start, end = row
-        end = min(end, start + k)
+        start = packed >> 16
+        end = start + min(packed & 0xFFFF, k)
         return list(zip(self.neighbour_ids[start:end], self.weights[start:end]))
 
     def explain(self, src: str, dst: str) -> list[dict]:
@@ -116,11 +128,21 @@ class ServedGraph:
 
     def info(self) -> dict:
         return {"snapshot": str(self.path), "published_at": str(self.published_at), "nodes": self.n_nodes,
-                "edges": self.n_edges, "topk_rows": len(self.rows), "load_seconds": round(self.load_seconds, 3)}
+                "edges": self.n_edges, "topk_rows": self.n_rows, "load_seconds": round(self.load_seconds, 3)}
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.closer()()
+
+    def closer(self):
+        """A function that closes this graph's DuckDB database and holds nothing else: a
+        reload schedules it after a grace period without keeping the old graph's lookup
+        tables alive (requests still using them hold their own reference)."""
+        db, lock = self._db, self._lock
+
+        def close() -> None:
+            with lock:
+                db.close()
+        return close
 
 
 class GraphService:
@@ -149,7 +171,8 @@ class GraphService:
             fresh = ServedGraph(self.path)
             old, self.graph = self.graph, fresh
             self.reloads += 1
-            timer = threading.Timer(self.grace_seconds, old.close)
+            timer = threading.Timer(self.grace_seconds, old.closer())
+            del old
             timer.daemon = True
             timer.start()
             return fresh

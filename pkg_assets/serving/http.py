@@ -20,10 +20,12 @@ graph is swapped in whole. The service also polls the snapshot path (`--watch-se
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import json
 import os
 import secrets
+import sys
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -122,7 +124,15 @@ def main(argv: list[str] | None = None) -> None:
                         help="token POST /reload must send as 'Authorization: Bearer <token>' "
                         "(default PKG_SERVE_RELOAD_TOKEN; without one, only loopback clients may reload)")
     args = parser.parse_args(argv)
+    # The event loop asks for the GIL at every socket operation; while a reload builds the next
+    # graph in a worker thread, Python's default 5 ms switch interval would make each request
+    # wait that long several times over. 1 ms keeps lookups fast during reloads.
+    sys.setswitchinterval(0.001)
     service = GraphService(args.snapshot)
+    # Everything imported and loaded so far lives as long as the process: out of the cyclic
+    # collector's sight, so a full collection scans only what reloads create (it scanned the
+    # whole import heap, ~20 ms, in the middle of serving).
+    gc.freeze()
     if args.watch_seconds > 0:
         service.watch(args.watch_seconds)
     print(f"pkg-serve: {service.graph.info()}", flush=True)
