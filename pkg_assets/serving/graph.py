@@ -102,7 +102,8 @@ class ServedGraph:
 
     def related(self, product_id: str, k: int = 10, relation: str | None = None) -> list[tuple[str, float]]:
         """Top-k related products as (product_id, weight), best first; any relation by default."""
-        packed = self.rows.get(relation or ANY_RELATION, {}).get(product_id)
+        by_product = self.rows.get(relation or ANY_RELATION)
+        packed = None if by_product is None else by_product.get(product_id)
         if packed is None:
             if product_id not in self.product_ids:
                 raise UnknownProduct(product_id)
