@@ -38,7 +38,33 @@ from pkg_assets.core.product_type import (
     line_words,
     normalise,
     product_audience,
+    _MEN,
+    _UNISEX,
+    _WOMEN,
+    _singular,
 )
+
+# Words of a generic mention that name no part of the kind: function words, audience words
+# (the audience rule judges those), and size or praise ("travel perfume atomizer" is any
+# perfume atomizer; a 10 ml one is for travel whether or not its title says so).
+_GENERIC_FILLER = {"a", "an", "the", "of", "for", "and", "&", "with", "in", "on", "to", "or", "by", "your", "my",
+                   "their", "its", "travel", "mini", "miniature", "small", "large", "big", "sized", "size",
+                   "new", "premium", "quality", "luxury", "luxurious", "fine", "genuine", "authentic", "original",
+                   "classic", "best", "good", "great", "nice"} | _MEN | _WOMEN | _UNISEX
+
+
+def _word_forms(word: str) -> set[str]:
+    """A word with its plural or singular ("brush"/"brushes", "body"/"bodies", "oil"/"oils")."""
+    forms = {word, _singular(word), f"{word}s", f"{word}es"}
+    if word.endswith("ies"):
+        forms.add(word[:-3] + "y")
+    if word.endswith("es"):
+        forms.add(word[:-2])
+    if word.endswith("s"):
+        forms.add(word[:-1])
+    if word.endswith("y"):
+        forms.add(word[:-1] + "ies")
+    return forms
 
 
 class ResolutionConfig(BaseModel):
@@ -70,6 +96,9 @@ class ResolutionConfig(BaseModel):
     max_line_extra: float = Field(
         default=0.2, description="IDF share of title line words the mention lacks above which the title is "
         "another line (a flanker: 'Midnight Fantasy' for 'Fantasy')")
+    generic_words_exact: bool = Field(
+        default=True, description="a generic mention ('cream deodorant') names a kind by every one of its words: "
+        "the title or category must carry each word itself (or its singular), not a look-alike")
 
 
 # --------------------------------------------------------------------------- concepts
@@ -373,6 +402,15 @@ def line_agreement(index: CatalogIndex, position: int, mention: str, traits: Men
     return missing, extra, missing_share, extra_share
 
 
+def generic_words_missing(index: CatalogIndex, position: int, mention: str) -> list[str]:
+    """Words of a generic mention the listing's title and category lack, compared exactly
+    (singular or plural): for kinds of thing a look-alike is another kind ("shaving brush" is
+    not a "shading brush", "cream deodorant" not a "deodorant powder")."""
+    words = set(normalise_words(index.titles[position])) | set(index._categories[position].split())
+    return [w for w in dict.fromkeys(normalise_words(mention))  # the title's own tokenisation
+            if len(w) > 1 and not w.isdigit() and w not in _GENERIC_FILLER and words.isdisjoint(_word_forms(w))]
+
+
 def _score_candidate(index: CatalogIndex, position: int, cosine: float, mention: str, norm_mention: str,
                      head_title: str, brand: str | None, traits: MentionTraits, config: ResolutionConfig) -> dict:
     title = index._norm_titles[position]
@@ -399,6 +437,11 @@ def _score_candidate(index: CatalogIndex, position: int, cosine: float, mention:
             conflicts.append(f"audience: mention is for {traits.audience}, listing for {index.audiences[position]}")
     if missing_share > config.max_line_missing:
         conflicts.append(f"line: title lacks {', '.join(repr(w) for w in missing)}")
+    if traits.generic and config.generic_words_exact:
+        lacking = generic_words_missing(index, position, mention)
+        if lacking:
+            conflicts.append(f"kind: title lacks {', '.join(repr(w) for w in lacking)} (a generic mention names "
+                             "its kind by every word)")
     if extra_share > config.max_line_extra:
         conflicts.append(f"line: title adds {', '.join(repr(w) for w in extra)} (another line)")
     return {

@@ -4,6 +4,8 @@ Hand-written catalog in the shape of real fragrance listings (titles invented he
 case failed before resolution knew product types.
 """
 
+import json
+
 import pytest
 
 from pkg_assets.core.resolve import CatalogIndex, ResolutionConfig, product_embedding_text, resolve_product_mentions
@@ -77,3 +79,31 @@ def test_scores_stay_in_their_documented_range(index_and_embedder):
                                          ("F1", "travel perfume atomizer")])
     assert all(0.0 <= c["score"] <= 1.0 for link in links for c in link.candidates)
     assert links[1].tail_id == "F9"
+
+
+def test_a_generic_mention_names_its_kind_by_every_word():
+    """Kinds of thing are named in plain words: a listing lacking one of them (or carrying a
+    look-alike: 'shading' for 'shaving') is another kind. Size or praise words don't count."""
+    from pkg_assets.resources.embedder import EmbedderResource
+
+    catalog = [
+        ("T1", "Real Shading Brush for Contour, 1.6 Ounce", None, "Beauty > Tools > Brushes"),
+        ("T2", "Summer Breeze Feminine Deodorant Powder, 8 Ounce", None, "Beauty > Bath > Deodorants"),
+        ("T3", "Silver Metallic Perfume Atomizer Spray 10 ML Refillable", None, PATH),
+        ("T4", "Classic Badger Hair Shaving Brush with Stand", None, "Beauty > Shave > Brushes"),
+    ]
+    embedder = EmbedderResource()
+    vectors = embedder.encode([product_embedding_text(t, p) for _, t, _, p in catalog])
+    index = CatalogIndex([c[0] for c in catalog], [c[1] for c in catalog], vectors, [p for *_, p in catalog],
+                         [c[2] for c in catalog], [c[3] for c in catalog], ["Beauty"] * len(catalog))
+    mentions = ["cream deodorant", "deodorant powder", "travel perfume atomizer", "shaving brush"]
+    links = resolve_product_mentions([(None, m) for m in mentions], dict(zip(mentions, embedder.encode(mentions))),
+                                     index, ResolutionConfig())
+    by_mention = dict(zip(mentions, links))
+    assert by_mention["cream deodorant"].tail_id is None
+    assert "kind: title lacks 'cream'" in json.dumps(by_mention["cream deodorant"].candidates)
+    assert by_mention["deodorant powder"].tail_id == "T2"
+    assert by_mention["travel perfume atomizer"].tail_id == "T3"  # 'travel' is a size, not a kind
+    assert by_mention["shaving brush"].tail_id == "T4"  # never the shading brush
+    shading = next(c for c in by_mention["shaving brush"].candidates if c["product_id"] == "T1")
+    assert any("lacks 'shaving'" in conflict for conflict in shading["conflicts"])
