@@ -46,8 +46,8 @@ BEAUTY = SHARED_DATA / "amazon-beauty"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def materialise_beauty(instance, defs, assets: list[str], run_config: dict | None = None) -> dict[str, float]:
-    """Ingest amazon-beauty (products per category, interactions) and materialise `assets`
+def materialise_catalog(instance, defs, assets: list[str], run_config: dict | None = None) -> dict[str, float]:
+    """Ingest the configured catalog (products per category, interactions) and materialise `assets`
     (unpartitioned graph assets) through Dagster. Returns seconds per step.
 
     No LLM runs: the graph is built from behaviour (LLM tables stay empty), as a platform

@@ -41,8 +41,7 @@ def load_products(n: int) -> list[dict]:
     beauty = SHARED_DATA / "amazon-beauty"
     if beauty.exists():
         source = core_catalog.resolve_source(beauty)
-        products, _ = core_catalog.normalise_products(core_catalog.read_products_raw(source), 2,
-                                                      str(source.products_path))
+        products = core_catalog.load_products(source).products
         rows = products.head(n).to_dict("records")
         if len(rows) == n:
             return rows

@@ -164,8 +164,8 @@ def beauty(rng: random.Random, n_true: int) -> dict[str, float] | None:
     if not path.exists():
         return None
     source = core_catalog.resolve_source(path)
-    products, _ = core_catalog.normalise_products(core_catalog.read_products_raw(source), 2, str(source.products_path))
-    interactions, _ = core_catalog.split_interactions(core_catalog.read_interactions(source), set(products["product_id"]))
+    products = core_catalog.load_products(source).products
+    interactions = core_catalog.load_interactions(source, set(products["product_id"])).kept
     users = sorted(interactions["user_id"].unique())
     rng.shuffle(users)
     half_a = set(users[: len(users) // 2])
@@ -190,7 +190,7 @@ def giftcards(rng: random.Random, n_true: int, co_view: bool = True) -> dict[str
         return None
     source = core_catalog.resolve_source(folder / "meta_Gift_Cards.json.gz",
                                          interactions_path=folder / "Gift_Cards_5.json.gz")
-    products, _ = core_catalog.normalise_products(core_catalog.read_products_raw(source), 2, str(source.products_path))
+    products = core_catalog.load_products(source).products
     known = set(products["product_id"])
     also_buy, sessions = set(), []
     with gzip.open(source.products_path, "rt") as handle:
@@ -202,7 +202,7 @@ def giftcards(rng: random.Random, n_true: int, co_view: bool = True) -> dict[str
             viewed = [p for p in dict.fromkeys([record["asin"], *(record.get("also_view") or [])]) if p in known]
             if len(viewed) > 1:  # one browsing "session" per product: it and what its viewers also viewed
                 sessions += [(f"view:{record['asin']}", pid, i) for i, pid in enumerate(viewed)]
-    interactions, _ = core_catalog.split_interactions(core_catalog.read_interactions(source), known)
+    interactions = core_catalog.load_interactions(source, known).kept
     behaviour = interactions[["user_id", "product_id", "position"]]
     if co_view:
         behaviour = pd.concat([behaviour, pd.DataFrame(sessions, columns=list(behaviour.columns))], ignore_index=True)

@@ -31,10 +31,10 @@ def main() -> int:
 
     started = time.perf_counter()
     source = core_catalog.resolve_source(BEAUTY)
-    products, rejected = core_catalog.normalise_products(core_catalog.read_products_raw(source), 2,
-                                                         str(source.products_path))
-    kept, dropped = core_catalog.split_interactions(core_catalog.read_interactions(source),
-                                                    set(products["product_id"]))
+    read = core_catalog.load_products(source)
+    products, rejected = read.products, read.rejected
+    events = core_catalog.load_interactions(source, set(products["product_id"]))
+    kept, dropped = events.kept, events.rejected
     readers_s = time.perf_counter() - started
 
     with fresh_pipeline(PKG_CATALOG_PATH=str(BEAUTY)) as (instance, defs, data):

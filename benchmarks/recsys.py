@@ -2,6 +2,9 @@
 
     .venv/bin/python benchmarks/recsys.py            # the table (about 2 minutes)
     .venv/bin/python benchmarks/recsys.py --tune     # the validation sweep the defaults come from
+    .venv/bin/python benchmarks/recsys.py --catalog PATH [--interactions PATH]
+                                                     # the same table on your own catalog (any
+                                                     # reader setting, e.g. PKG_CATALOG_SEP, applies)
 
 Protocol (the standard one for this split): leave-last-out per user — each user's last item
 is the test item, the one before it validation — ranking over all 12,077 items with the
@@ -24,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BEAUTY, fresh_pipeline, machine, materialise_beauty, peak_rss_mb  # noqa: E402
+from _common import BEAUTY, fresh_pipeline, machine, materialise_catalog, peak_rss_mb  # noqa: E402
 
 PUBLISHED = [  # (name, source, Recall@10, NDCG@10, protocol note)
     ("LlamaRec", "arXiv 2311.02089", 0.0971, 0.0554,
@@ -43,7 +46,9 @@ def tune() -> None:
     from pkg_assets.defs.evaluation.assets import evaluation_graph
     from pkg_assets.resources.warehouse import ensure_tables
 
-    interactions = core_catalog.read_interactions(core_catalog.resolve_source(BEAUTY))
+    source = core_catalog.resolve_source(BEAUTY)
+    interactions = core_catalog.load_interactions(
+        source, set(core_catalog.load_products(source).products["product_id"])).kept
     train, _ = leave_last_out(interactions[["user_id", "product_id", "position"]])
     fit, validation = leave_last_out(train)  # the validation item: never the test item
     histories = fit.groupby("user_id")["product_id"].agg(list).to_dict()
@@ -63,23 +68,35 @@ def tune() -> None:
 
 
 def main() -> int:
-    if not BEAUTY.exists():
-        print(f"skipped: {BEAUTY} is absent")
+    import argparse
+
+    parser = argparse.ArgumentParser(description="The graph as a recommender (leave-last-out).")
+    parser.add_argument("--tune", action="store_true", help="the validation sweep (amazon-beauty)")
+    parser.add_argument("--catalog", help="your catalog (default: ../shared/data/amazon-beauty)")
+    parser.add_argument("--interactions", help="your interactions file (default: beside the catalog)")
+    args = parser.parse_args()
+    catalog = Path(args.catalog).expanduser().resolve() if args.catalog else BEAUTY
+    if not catalog.exists():
+        print(f"skipped: {catalog} is absent")
         return 0
-    if "--tune" in sys.argv:
+    if args.tune:
         tune()
         return 0
     import duckdb
 
+    env = {"PKG_CATALOG_PATH": str(catalog)}
+    if args.interactions:
+        env["PKG_INTERACTIONS_PATH"] = str(Path(args.interactions).expanduser().resolve())
     started = time.perf_counter()
-    with fresh_pipeline(PKG_CATALOG_PATH=str(BEAUTY)) as (instance, defs, data):
-        timings = materialise_beauty(instance, defs, ["graph_evaluation"])
+    with fresh_pipeline(**env) as (instance, defs, data):
+        timings = materialise_catalog(instance, defs, ["graph_evaluation"])
         with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
             rows = conn.execute("SELECT recommender, metric, k, value, n_users FROM graph_evaluation "
                                 "WHERE k IS NOT NULL AND segment = 'all'").fetchall()
     wall = time.perf_counter() - started
     found = {(r, m, k): v for r, m, k, v, _ in rows}
     users = rows[0][4]
+    print(f"catalog: {catalog}")
     print(f"machine: {machine()}")
     print(f"test users: {users}; items ranked: all; history excluded")
     print("| recommender | Recall@10 | NDCG@10 | Recall@20 | NDCG@20 |")
@@ -87,7 +104,7 @@ def main() -> int:
     for name in ("popularity", "cooccurrence_knn", "graph_behaviour", "graph_fused"):
         print(f"| {name} | {found[(name, 'recall', 10)]:.4f} | {found[(name, 'ndcg', 10)]:.4f} | "
               f"{found[(name, 'recall', 20)]:.4f} | {found[(name, 'ndcg', 20)]:.4f} |")
-    for name, source, recall, ndcg, note in PUBLISHED:
+    for name, source, recall, ndcg, note in PUBLISHED if catalog == BEAUTY else ():
         print(f"| {name} (published, {source}) | {recall:.4f} | {ndcg:.4f} | – | – |  {note}")
     print(f"graph_evaluation_s: {timings['graph_evaluation_s']:.1f}")
     print(f"wall_s: {wall:.1f}")

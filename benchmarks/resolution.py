@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     from pkg_assets.resources.embedder import EmbedderResource
 
     source = core_catalog.resolve_source(BEAUTY)
-    beauty, _ = core_catalog.normalise_products(core_catalog.read_products_raw(source), 2, str(source.products_path))
+    beauty = core_catalog.load_products(source).products
     embedder = EmbedderResource()
 
     # Labelled mentions from every product, topped up with extra typo'd forms.

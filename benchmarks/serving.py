@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BEAUTY, PROJECT_DIR, fresh_pipeline, machine, materialise_beauty, peak_rss_mb  # noqa: E402
+from _common import BEAUTY, PROJECT_DIR, fresh_pipeline, machine, materialise_catalog, peak_rss_mb  # noqa: E402
 
 GRAPH_ASSETS = ["behavior_edges", "pkg_nodes", "pkg_edges", "pkg_topk", "pkg_snapshot"]
 OPEN_LOOP_RATE, OPEN_LOOP_SECONDS, RELOAD_EVERY_S = 1000, 10.0, 0.3
@@ -153,7 +153,7 @@ def main() -> int:
     rng = random.Random(0)
     figures: dict[str, float] = {}
     with fresh_pipeline(PKG_CATALOG_PATH=str(BEAUTY)) as (instance, defs, data):
-        timings = materialise_beauty(instance, defs, GRAPH_ASSETS)
+        timings = materialise_catalog(instance, defs, GRAPH_ASSETS)
         snapshot = data / "snapshot" / "pkg.duckdb"
         warehouse = data / "warehouse.duckdb"
 

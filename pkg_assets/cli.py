@@ -1,7 +1,8 @@
 """Command-line entry points.
 
 `pkg-demo`        materialise every asset on the configured catalog (default: the embedded
-                  demo) in a Dagster instance, publish the graph, print a summary.
+                  demo; `--catalog PATH [--interactions PATH]` for your own) in a Dagster
+                  instance, publish the graph, print a summary and the evaluation table.
 `pkg-recordings`  list the recorded LLM answers the configured catalog needs that are
                   missing or stale (recorded against another prompt version).
 """
@@ -21,7 +22,7 @@ def _quiet_run_config(level: str) -> dict:
     return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
-def run_pipeline(instance, defs, log=print, log_level: str = "WARNING") -> dict:
+def run_pipeline(instance, defs, log=None, log_level: str = "WARNING") -> dict:
     """Materialise every asset in dependency order: catalog, interactions, knowledge, graph.
 
     Returns figures about the run. Raises if any step fails (the failing run's id and
@@ -29,6 +30,7 @@ def run_pipeline(instance, defs, log=print, log_level: str = "WARNING") -> dict:
     """
     from pkg_assets.defs.partitions import CATEGORY_PARTITIONS_NAME
 
+    log = log or (lambda line: print(line, flush=True))
     catalog = defs.resources["catalog"]
     run_config = _quiet_run_config(log_level)
     started = time.perf_counter()
@@ -36,13 +38,14 @@ def run_pipeline(instance, defs, log=print, log_level: str = "WARNING") -> dict:
     def execute(job_name: str, partition_key: str | None = None) -> None:
         job = defs.resolve_job_def(job_name)
         step_started = time.perf_counter()
+        where = f" [{partition_key}]" if partition_key else ""
+        log(f"  {job_name}{where} ...")
         result = job.execute_in_process(instance=instance, partition_key=partition_key, run_config=run_config,
                                         raise_on_error=False)
-        where = f" [{partition_key}]" if partition_key else ""
         if not result.success:
             failures = [e.message for e in result.all_events if e.is_failure]
             raise RuntimeError(f"{job_name}{where} failed (run {result.run_id}):\n" + "\n".join(failures[-3:]))
-        log(f"  {job_name}{where}: ok in {time.perf_counter() - step_started:.1f}s")
+        log(f"  {job_name}{where}: ok in {time.perf_counter() - step_started:.1f}s  {rows_written(result)}")
 
     execute("observe_catalog_job")
     categories = catalog.categories()
@@ -58,6 +61,36 @@ def run_pipeline(instance, defs, log=print, log_level: str = "WARNING") -> dict:
         execute("knowledge_job", category)
     execute("graph_job")
     return {"wall_s": time.perf_counter() - started, "categories": len(categories)}
+
+
+def rows_written(result) -> str:
+    """"products 120 · product_embeddings 120 · ...": the row count each asset materialised."""
+    parts = []
+    for event in result.get_asset_materialization_events():
+        rows = event.materialization.metadata.get("dagster/row_count")
+        if rows is not None:
+            parts.append(f"{event.asset_key.to_user_string()} {rows.value:,}")
+    return ("rows: " + " · ".join(parts)) if parts else ""
+
+
+def evaluation_table(warehouse_path: Path) -> str:
+    """The leave-last-out table of `graph_evaluation` (all users): every recommender at 10 and 20."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse_path), read_only=True) as conn:
+        rows = conn.execute(
+            "SELECT recommender, metric, k, value, n_users FROM graph_evaluation "
+            "WHERE k IS NOT NULL AND coalesce(segment, 'all') = 'all'").fetchall()
+    if not rows:
+        return "no evaluation: the catalog has no interactions (or too few users with two events)"
+    found = {(r, m, k): v for r, m, k, v, _ in rows}
+    lines = [f"leave-last-out over {rows[0][4]:,} users, all items ranked, history excluded",
+             f"{'recommender':18} {'Recall@10':>10} {'NDCG@10':>9} {'Recall@20':>10} {'NDCG@20':>9}"]
+    for name in ("popularity", "cooccurrence_knn", "graph_behaviour", "graph_fused"):
+        if (name, "recall", 10) in found:
+            lines.append(f"{name:18} {found[(name, 'recall', 10)]:>10.4f} {found[(name, 'ndcg', 10)]:>9.4f} "
+                         f"{found[(name, 'recall', 20)]:>10.4f} {found[(name, 'ndcg', 20)]:>9.4f}")
+    return "\n".join(lines)
 
 
 def summarise(warehouse_path: Path, snapshot: Path) -> dict:
@@ -104,11 +137,47 @@ def _prepare_dagster_home() -> Path:
     return home
 
 
+def _use_own_catalog(catalog: str, interactions: str | None) -> None:
+    """Point the run at a user's catalog. Unless PKG_DATA_DIR / DAGSTER_HOME say otherwise, it
+    gets a warehouse and a Dagster instance of its own, beside the demo's, so two catalogs never
+    mix (`.pkg_data/catalogs/<name>-<hash of its path>/`)."""
+    import hashlib
+    import re
+    import shutil
+
+    path = Path(catalog).expanduser().resolve()
+    if not path.exists():
+        raise SystemExit(f"pkg-demo: --catalog {catalog} does not exist")
+    if interactions and not Path(interactions).expanduser().exists():
+        raise SystemExit(f"pkg-demo: --interactions {interactions} does not exist")
+    os.environ["PKG_CATALOG_PATH"] = str(path)
+    if interactions:
+        os.environ["PKG_INTERACTIONS_PATH"] = str(Path(interactions).expanduser().resolve())
+    if "PKG_DATA_DIR" not in os.environ and "PKG_WAREHOUSE" not in os.environ:
+        name = re.sub(r"[^A-Za-z0-9]+", "-", path.name.split(".")[0]).strip("-").lower() or "catalog"
+        digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
+        os.environ["PKG_DATA_DIR"] = str(settings.PROJECT_DIR / ".pkg_data" / "catalogs" / f"{name}-{digest}")
+    if "DAGSTER_HOME" not in os.environ:
+        home = settings.data_dir() / "dagster_home"
+        home.mkdir(parents=True, exist_ok=True)
+        if not (home / "dagster.yaml").exists():  # the project's instance settings (run monitoring, pools)
+            shutil.copy(settings.PROJECT_DIR / "dagster.yaml", home / "dagster.yaml")
+        os.environ["DAGSTER_HOME"] = str(home)
+
+
 def demo_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pkg-demo", description=__doc__.splitlines()[2])
+    parser = argparse.ArgumentParser(prog="pkg-demo", description=__doc__.splitlines()[2].strip())
+    parser.add_argument("--catalog", metavar="PATH",
+                        help="your catalog file or folder (any format README 'Your own catalog' lists); "
+                        "default: PKG_CATALOG_PATH, else the embedded demo")
+    parser.add_argument("--interactions", metavar="PATH", help="your interactions file (default: beside the catalog)")
     parser.add_argument("--ephemeral", action="store_true", help="use a throwaway Dagster instance (UI will not show the runs)")
     parser.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
     args = parser.parse_args(argv)
+    if args.interactions and not args.catalog:
+        parser.error("--interactions needs --catalog")
+    if args.catalog:
+        _use_own_catalog(args.catalog, args.interactions)
 
     import dagster as dg
 
@@ -119,7 +188,7 @@ def demo_main(argv: list[str] | None = None) -> int:
     defs = make_definitions()
     llm = defs.resources["llm"]
     print(f"catalog: {settings.catalog_path()}")
-    print(f"llm model: {llm.model}   warehouse: {settings.warehouse_path()}")
+    print(f"llm model: {llm.model}   warehouse: {settings.warehouse_path()}", flush=True)
     try:
         run = run_pipeline(instance, defs, log_level="DEBUG" if args.verbose else "WARNING")
     except Exception as exc:
@@ -130,6 +199,8 @@ def demo_main(argv: list[str] | None = None) -> int:
     for key, value in figures.items():
         print(f"{key}: {value}")
     print(f"demo_wall_s: {run['wall_s']:.1f}")
+    print("\n== evaluation ==")
+    print(evaluation_table(settings.warehouse_path()))
     print(f"snapshot: {settings.snapshot_path()}")
     print(
         f"\nquery it:  {sys.executable} -c \"import duckdb; c = duckdb.connect('"
@@ -139,7 +210,10 @@ def demo_main(argv: list[str] | None = None) -> int:
     print(f"serve it:  {Path(sys.executable).with_name('pkg-serve')} --snapshot {settings.snapshot_path()} --port 8000"
           "   (then http://127.0.0.1:8000/related/<product_id>)")
     if home is not None:
-        print(f"open the UI:  DAGSTER_HOME={home} .venv/bin/dagster dev   (then http://127.0.0.1:3000)")
+        own = (f"PKG_CATALOG_PATH={settings.catalog_path()} PKG_DATA_DIR={settings.data_dir()} "
+               + (f"PKG_INTERACTIONS_PATH={os.environ['PKG_INTERACTIONS_PATH']} " if args.interactions else "")
+               if args.catalog else "")
+        print(f"open the UI:  {own}DAGSTER_HOME={home} .venv/bin/dagster dev   (then http://127.0.0.1:3000)")
     return 0
 
 
@@ -154,7 +228,7 @@ def recordings_main(argv: list[str] | None = None) -> int:
     from pkg_assets.resources.embedder import EmbedderResource
     from pkg_assets.resources.llm import LLMResource
 
-    products, _ = CatalogResource.from_env().read_products()
+    products = CatalogResource.from_env().read_products().products
     needed = needed_recordings(products, EmbedderResource())
     paths = [Path(p) for p in LLMResource.from_env().recordings]
     missing, stale = audit(needed, paths)

@@ -9,7 +9,7 @@ from pkg_assets.resources.embedder import EmbedderResource
 
 
 def test_demo_recordings_are_complete_and_current():
-    products, _ = CatalogResource().read_products()
+    products = CatalogResource().read_products().products
     needed = needed_recordings(products, EmbedderResource())
     clusters = [n for n in needed if n.prompt == "cluster_collective"]
     assert len(needed) == 122 * 6 + len(clusters) and clusters

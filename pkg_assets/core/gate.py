@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -63,6 +62,7 @@ from pydantic import BaseModel, Field
 from rapidfuzz import fuzz
 
 from pkg_assets.core.models import CONCEPT_RELATIONS
+from pkg_assets.core.text import visible_text
 
 # Instructions aimed at a model, matched on `normalise_for_matching` text (NFKC, no zero-width
 # or control characters, single spaces, lower case), so "ig\u200bnore", full-width letters
@@ -85,17 +85,11 @@ INJECTION_PATTERNS = re.compile(
     r"\b(every|all|each|any) (users?|customers?|shoppers?|queries|requests|sessions)\b",
     re.IGNORECASE,
 )
-_INVISIBLE = {ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"}
-
-
 def normalise_for_matching(text: str) -> str:
-    """The text as a reader sees it: NFKC (full-width and compatibility forms folded), every
-    zero-width, format and control character removed (line breaks become spaces), single
-    spaces, lower case. Used for matching only; stored text is never rewritten."""
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
-    text = "".join(" " if c in "\n\r\t\v\f" else c for c in text
-                   if unicodedata.category(c) not in ("Cf", "Cc") or c in "\n\r\t\v\f")
-    return re.sub(r"[ \u00a0\u2000-\u200a\u202f\u205f\u3000]+", " ", text).strip().casefold()
+    """The text as a reader sees it (`core.text.visible_text`: NFKC, no zero-width, format or
+    control characters, single spaces), lower case. Used for matching only; stored text is
+    never rewritten."""
+    return visible_text(text).casefold()
 
 
 class GateConfig(BaseModel):

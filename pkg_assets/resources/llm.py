@@ -94,9 +94,18 @@ class CallStats:
     cost_usd: float = 0.0
     wall_s: float = 0.0
     errors: list[str] = field(default_factory=list)
+    missing: int = 0                   # requests no configured model can answer: never asked, not failures
+    missing_reason: str = ""
+    missing_examples: list[str] = field(default_factory=list)
 
     def as_metadata(self) -> dict:
+        unanswered = {"llm_missing": self.missing}
+        if self.missing:
+            unanswered.update(llm_missing_reason=self.missing_reason,
+                              llm_missing_examples=dg.MetadataValue.md(
+                                  "\n".join(f"- {s}" for s in self.missing_examples[:10])))
         return {
+            **unanswered,
             "llm_requests": self.requested,
             "llm_calls_made": self.calls_made,
             "llm_cache_hits": self.cache_hits,
@@ -291,6 +300,9 @@ def approx_tokens(messages: list[dict]) -> int:
     return sum(len(str(m.get("content", ""))) for m in messages) // 4 + 4 * len(messages)
 
 
+NO_MODEL = "none"  # PKG_LLM_MODEL=none: no LLM; knowledge assets materialise from the ledger only
+
+
 class LLMResource(dg.ConfigurableResource):
     """Any litellm model (`PKG_LLM_MODEL`), default the offline `replay/demo` recordings."""
 
@@ -342,7 +354,7 @@ class LLMResource(dg.ConfigurableResource):
 
         `ledger` is where answers are kept: a `WarehouseResource` (opened only for short
         transactions, so the warehouse is free while the LLM thinks) or an open connection."""
-        self._prepare_provider()
+        recorded = self._prepare_provider()
         started = time.perf_counter()
         open_ledger = ledger_opener(ledger)
         spill = Path(f"{ledger.database}.llm_unwritten.jsonl") if hasattr(ledger, "database") else None
@@ -350,13 +362,47 @@ class LLMResource(dg.ConfigurableResource):
             log.info(f"LLM ledger: imported {imported} answers a failed run had saved to {spill}")
         with (ledger.connect() if isinstance(ledger, WarehouseResource) else open_ledger()) as conn:
             cached = {} if force else self._cached(conn, requests)  # (connect() also makes sure the ledger exists)
+        unanswerable = self._unanswerable(requests, cached, recorded)
+        askable = [r for i, r in enumerate(requests) if i not in unanswerable]
         writer = LedgerWriter(open_ledger, flush_s=self.ledger_flush_s, spill_path=spill)
         try:
-            results, stats = asyncio.run(self._ask_all(writer, requests, cached, log))
+            results, stats = asyncio.run(self._ask_all(writer, askable, cached, log))
         finally:
             writer.close()  # every answer received is committed (or spilled) before anyone parses it
+        stats.requested = len(requests)
+        if unanswerable:
+            stats.missing = len(unanswerable)
+            stats.missing_reason = self.missing_reason()
+            stats.missing_examples = [requests[i].subject for i in sorted(unanswerable)[:10]]
+            if log:
+                log.warning(f"{stats.missing} of {len(requests)} prompts have no answer and were not asked: "
+                            f"{stats.missing_reason}")
         stats.wall_s = time.perf_counter() - started
         return results, stats
+
+    @property
+    def configured(self) -> bool:
+        """False for PKG_LLM_MODEL=none: answers come only from the ledger."""
+        return self.model.strip().lower() != NO_MODEL
+
+    def _unanswerable(self, requests: list[LLMRequest], cached: dict,
+                      recorded: set[tuple[str, str]] | None) -> set[int]:
+        """Requests no configured model can answer: with no model, every one the ledger lacks;
+        with the replay model, every one it has no recording for. They are reported as missing,
+        never sent (a provider error per request would fail the partition and say nothing new)."""
+        if self.configured and recorded is None:
+            return set()
+        recorded = recorded or set()
+        return {i for i, r in enumerate(requests)
+                if (r.prompt.version, r.input_hash) not in cached and (r.prompt.name, r.replay_key) not in recorded}
+
+    def missing_reason(self) -> str:
+        how = ("set PKG_LLM_MODEL to a litellm model (e.g. openai/gpt-4o-mini, ollama/llama3.1) with its key or "
+               "PKG_LLM_API_BASE, or add recorded answers with PKG_REPLAY_RECORDINGS (`pkg-recordings` lists them)")
+        if not self.configured:
+            return f"no LLM is configured (PKG_LLM_MODEL=none); to extract knowledge, {how}"
+        return (f"the offline model {self.model} answers only from recordings, and has none for these; "
+                f"to extract them, {how}")
 
     def estimate(self, conn: duckdb.DuckDBPyConnection, requests: list[LLMRequest]) -> CallEstimate:
         """How many calls and tokens answering `requests` needs (the ledger answers the rest)."""
@@ -381,14 +427,16 @@ class LLMResource(dg.ConfigurableResource):
 
     # ------------------------------------------------------------------ internals
 
-    def _prepare_provider(self) -> None:
+    def _prepare_provider(self) -> set[tuple[str, str]] | None:
+        """Set litellm up; for the replay model, returns the (prompt, key) pairs it has answers for."""
         import litellm
 
         litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banner per failed call
         if self.model.startswith("replay/"):
             from pkg_assets.resources import replay
 
-            replay.register([Path(p) for p in self.recordings])
+            return set(replay.register([Path(p) for p in self.recordings]).recordings)
+        return None
 
     def _cached(self, conn, requests: list[LLMRequest]) -> dict[tuple[str, str], tuple]:
         """(prompt_version, input_hash) -> latest answered ledger row, in one query."""

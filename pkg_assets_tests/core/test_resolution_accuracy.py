@@ -38,7 +38,7 @@ def _evaluate(products, n_sampled: int, seed: int):
 
 def _products(path):
     source = core_catalog.resolve_source(path)
-    products, _ = core_catalog.normalise_products(core_catalog.read_products_raw(source), 2, str(source.products_path))
+    products = core_catalog.load_products(source).products
     return products
 
 

@@ -218,10 +218,11 @@ def test_products_asset_on_a_csv_catalog_quarantines_bad_rows(tmp_path, fmt):
         for category in ("Kitchen", "Pantry"):
             assert defs.resolve_job_def("catalog_job").execute_in_process(instance=instance, partition_key=category).success
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
-        assert conn.execute("SELECT product_id, title, category FROM products ORDER BY 1").fetchall() == [
-            ("A1", "Kettle", "Kitchen"), ("A4", "Tea & Co", "Pantry")]
+        assert conn.execute("SELECT product_id, title, category, price, parse_flags FROM products ORDER BY 1").fetchall() == [
+            ("A1", "Kettle", "Kitchen", 10.0, None), ("A3", "Mug", "Kitchen", None, "price: not a number ('??')"),
+            ("A4", "Tea & Co", "Pantry", 2.0, None)]  # a bad optional value is nulled and flagged, the product kept
         reasons = [r for (r,) in conn.execute("SELECT reason FROM products_rejected ORDER BY source_row").fetchall()]
-        assert reasons == ["duplicate product_id (first seen at row 1)", "empty title", "unparsable price '??'"]
+        assert reasons == ["duplicate product_id (first seen at row 1)", "empty title"]
 
 
 def test_graph_evaluation_reports_every_recommender_at_10_and_20(demo_run):

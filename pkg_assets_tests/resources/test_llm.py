@@ -36,15 +36,16 @@ def conn():
     connection.close()
 
 
-def test_failures_are_recorded_and_a_rerun_asks_only_for_the_missing(conn, tmp_path):
+def test_prompts_without_a_recording_are_reported_missing_not_asked_and_a_rerun_asks_only_for_them(conn, tmp_path):
     partial = _recordings(tmp_path / "partial.jsonl", PRODUCTS[:3])
     llm = LLMResource(recordings=[str(partial)], num_retries=0)
     results, stats = llm.ask(conn, _requests())
-    assert (stats.calls_made, stats.failures, stats.cache_hits) == (4, 1, 0)
-    failed = [r for r in results if r.status == "error"]
-    assert len(failed) == 1 and "P3/complements" in failed[0].error and "PKG_LLM_MODEL" in failed[0].error
+    assert (stats.calls_made, stats.failures, stats.cache_hits, stats.missing) == (3, 0, 0, 1)
+    assert [r.request.replay_key for r in results] == ["P0/complements", "P1/complements", "P2/complements"]
+    assert stats.missing_examples == ["product P3"] and "PKG_LLM_MODEL" in stats.missing_reason
+    assert stats.as_metadata()["llm_missing"] == 1
     ledger = conn.execute("SELECT status, count(*) FROM llm_calls GROUP BY 1 ORDER BY 1").fetchall()
-    assert ledger == [("error", 1), ("ok", 3)]  # every answer received is kept
+    assert ledger == [("ok", 3)]  # nothing was asked for P3, so nothing is recorded as failed
 
     complete = _recordings(tmp_path / "complete.jsonl", PRODUCTS)
     llm = LLMResource(recordings=[str(complete)], num_retries=0)
@@ -77,6 +78,14 @@ def test_invalid_answers_stay_in_the_ledger_and_are_not_asked_again(conn, tmp_pa
     assert conn.execute("SELECT status, error FROM llm_calls").fetchall() == [("invalid", "not JSON")]
     results, stats = llm.ask(conn, _requests()[:1])
     assert stats.cache_hits == 1 and results[0].status == "invalid"
+
+
+def test_with_no_model_only_the_ledger_answers(conn, tmp_path):
+    recorded = _recordings(tmp_path / "all.jsonl", PRODUCTS)
+    LLMResource(recordings=[str(recorded)]).ask(conn, _requests()[:2])  # two answers paid for earlier
+    results, stats = LLMResource(model="none").ask(conn, _requests())
+    assert (stats.calls_made, stats.missing) == (0, 4)  # the ledger is keyed by model: none has no answers
+    assert "PKG_LLM_MODEL=none" in stats.missing_reason and results == []
 
 
 def test_provider_errors_do_not_raise(conn):

@@ -4,5 +4,6 @@ CREATE TABLE IF NOT EXISTS interactions (
     session_id  VARCHAR NOT NULL,
     product_id  VARCHAR NOT NULL,
     position    BIGINT NOT NULL,
-    ts          TIMESTAMP
+    ts          TIMESTAMP,
+    parse_flags VARCHAR            -- values nulled on read, with why: "ts: unreadable timestamp ('06 17, 2018')"
 );

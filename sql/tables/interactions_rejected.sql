@@ -4,5 +4,9 @@ CREATE TABLE IF NOT EXISTS interactions_rejected (
     product_id  VARCHAR,
     position    DOUBLE,
     ts          TIMESTAMP,
-    reason      VARCHAR NOT NULL
+    reason      VARCHAR NOT NULL,
+    source_file VARCHAR,
+    source_row  BIGINT,
+    source_line BIGINT,
+    raw         VARCHAR           -- the record as read, JSON (or the unreadable line)
 );

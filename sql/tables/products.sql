@@ -12,5 +12,6 @@ CREATE TABLE IF NOT EXISTS products (
     audience       VARCHAR,            -- men | women | unisex; NULL = not said
     content_hash   VARCHAR NOT NULL,   -- drives incremental re-embedding
     source_file    VARCHAR,
+    parse_flags    VARCHAR,            -- optional values nulled on read, with why: "price: not a number ('call us')"
     ingested_at    TIMESTAMP
 );

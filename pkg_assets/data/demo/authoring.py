@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pkg_assets.core.catalog import normalise_products, read_products_raw, resolve_source
+from pkg_assets.core.catalog import load_products, resolve_source
 from pkg_assets.core.prompts import CLUSTER_PROMPT, FACTOR_PROMPTS
 from pkg_assets.data.demo.catalog_source import (
     BROKEN_ROWS, CATEGORY_DEFAULTS, INJECTED_DESCRIPTION, INJECTED_DESCRIPTION_TYPE, MISSIONS,
@@ -190,7 +190,7 @@ def write_demo(out_dir: Path = DEMO_DIR) -> dict:
 
     # Clusters exactly as the pipeline forms them: normalise the file we just wrote, embed, cluster.
     source = resolve_source(out_dir)
-    normalised, _ = normalise_products(read_products_raw(source), 2, str(source.products_path))
+    normalised = load_products(source).products
     plan = plan_clusters(normalised, EmbedderResource())
     n_clusters = 0
     for clusters in plan.values():

@@ -934,7 +934,8 @@ BROKEN_ROWS: list[dict] = [
      "price": 19.99, "category_path": "Store > Printers & Office > Accessories", "description": ""},
     {"product_id": "DEMO-BAD-TITLE", "title": "   ", "brand": "Nova", "price": 9.99,
      "category_path": "Store > Phones & Accessories > Cases", "description": "No title."},
-    {"product_id": "DEMO-BAD-PRICE", "title": "Gift Card Holder Envelope", "brand": "WrapWell",
+    # A title that is a scraped HTML fragment, as in real marketplace dumps.
+    {"product_id": "DEMO-MARKUP-TITLE", "title": '<span class="a-size-medium a-color-secondary"', "brand": "WrapWell",
      "price": "twelve dollars", "category_path": "Store > Flowers & Gifts > Gift Wrap",
      "description": ""},
 ]

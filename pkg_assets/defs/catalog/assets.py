@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from pkg_assets.core.product_type import assign_product_types
-from pkg_assets.defs.metadata import counts_table, preview
+from pkg_assets.core.catalog import UNREADABLE_LINES
+from pkg_assets.defs.metadata import counts_table, decision_counts, parse_decisions, preview
 from pkg_assets.defs.partitions import category_partitions
 from pkg_assets.resources.catalog import CatalogResource
 from pkg_assets.resources.warehouse import WarehouseResource, reconcile_catalog, replace_partition, replace_table
@@ -38,29 +39,48 @@ def catalog_source(catalog: CatalogResource) -> dg.DataVersion:
 def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
              warehouse: WarehouseResource) -> dg.MaterializeResult:
     category = context.partition_key
-    all_products, all_rejected = catalog.read_products()
+    read = catalog.read_products()
     # Types learn the whole catalog's category leaves, so every partition types alike.
-    mine = assign_product_types(all_products)
+    mine = assign_product_types(read.products)
     mine = mine[mine["category"] == category].copy()
     mine["ingested_at"] = _now()
-    rejected = all_rejected[all_rejected["category"] == category].copy()
+    rejected = read.rejected[read.rejected["category"] == category].copy()
     rejected["rejected_at"] = _now()
+    unreadable = read.rejected[read.rejected["category"] == UNREADABLE_LINES].copy()
+    unreadable["rejected_at"] = _now()
+    decisions = read.decisions[read.decisions["category"] == category]
     with warehouse.connect() as conn:
         replace_partition(conn, "products", mine, category)
         replace_partition(conn, "products_rejected", rejected, category)
+        # Lines that could not be read belong to no category; every partition's run rewrites them.
+        replace_partition(conn, "products_rejected", unreadable, UNREADABLE_LINES)
         # Categories and products that left the catalog (or moved) leave every table now,
         # not when someone remembers to wipe the old partition.
-        retired = reconcile_catalog(conn, all_products, set(all_rejected["category"]))
+        retired = reconcile_catalog(conn, read.products, set(read.rejected["category"]))
     if retired:
         context.log.info("catalog changes: removed " + ", ".join(f"{n} rows of {t}" for t, n in retired.items())
                          + " (products or categories no longer in the catalog)")
     if len(rejected):
         context.log.warning(f"{len(rejected)} catalog rows of {category!r} quarantined in products_rejected")
+    if len(unreadable):
+        context.log.warning(f"{len(unreadable)} unreadable line(s) of the catalog file quarantined in "
+                            f"products_rejected (category {UNREADABLE_LINES!r}), e.g. line "
+                            f"{unreadable['source_line'].iloc[0]}: {unreadable['reason'].iloc[0]}")
+    nulled = decisions[decisions["decision"] == "nulled"]
+    if len(nulled):
+        context.log.warning(f"{len(nulled)} optional value(s) of {category!r} nulled on read (see parse_flags), "
+                            f"e.g. {nulled['field'].iloc[0]}: {nulled['detail'].iloc[0]}")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(mine),
         "rejected_rows": len(rejected),
-        "rows_retired": dg.MetadataValue.json(retired),
+        "unreadable_lines": len(unreadable),
+        "values_nulled": len(nulled),
+        "parse_decisions": parse_decisions(mine, decisions, ["product_id", "title", "brand", "price",
+                                                             "category_path", "description"], len(rejected)),
+        "decision_counts": dg.MetadataValue.json(decision_counts(decisions)),
         "rejected_by_reason": counts_table(rejected["reason"].str.split(" \\(").str[0], "reason"),
+        "reader": dg.MetadataValue.json(read.facts),
+        "rows_retired": dg.MetadataValue.json(retired),
         "catalog": catalog.describe(),
         "brands": int(mine["brand"].nunique()),
         "missing_prices": int(mine["price"].isna().sum()),
@@ -74,22 +94,33 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
     deps=[catalog_source],
     kinds={"duckdb", "pandas"},
     pool="duckdb",
-    description="User/session x product events ordered per user. Rows with no user, an unknown "
-    "product or a bad position go to `interactions_rejected` with a reason.",
+    description="User/session x product events ordered per user (by position, else by time, else file "
+    "order). Rows with no user, an unknown product or a bad position go to `interactions_rejected` "
+    "with a reason; unreadable timestamps are nulled and named in `parse_flags`.",
 )
 def interactions(context: dg.AssetExecutionContext, catalog: CatalogResource,
                  warehouse: WarehouseResource) -> dg.MaterializeResult:
-    all_products, _ = catalog.read_products()
-    kept, rejected = catalog.read_interactions(set(all_products["product_id"]))
+    known = set(catalog.read_products().products["product_id"])
+    read = catalog.read_interactions(known)
+    kept, rejected = read.kept, read.rejected
     with warehouse.connect() as conn:
         replace_table(conn, "interactions", kept)
         replace_table(conn, "interactions_rejected", rejected)
     if len(rejected):
-        context.log.warning(f"{len(rejected)} interactions quarantined in interactions_rejected")
+        context.log.warning(f"{len(rejected)} interactions quarantined in interactions_rejected: "
+                            + ", ".join(f"{n} {r}" for r, n in rejected["reason"].value_counts().head(5).items()))
+    context.log.info(f"interactions read: timestamps {read.facts.get('ts')}, ordered by {read.facts.get('ordering')}")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(kept),
         "users": int(kept["user_id"].nunique()),
         "products_with_events": int(kept["product_id"].nunique()),
         "rejected_rows": len(rejected),
         "rejected_by_reason": counts_table(rejected["reason"], "reason"),
+        "timestamps": str(read.facts.get("ts")),
+        "ordering": str(read.facts.get("ordering")),
+        "values_nulled": int((read.decisions["decision"] == "nulled").sum()),
+        "parse_decisions": parse_decisions(kept, read.decisions, ["user_id", "product_id", "position", "ts"],
+                                           len(rejected)),
+        "decision_counts": dg.MetadataValue.json(decision_counts(read.decisions)),
+        "reader": dg.MetadataValue.json(read.facts),
     })

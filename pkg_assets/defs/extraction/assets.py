@@ -1,7 +1,9 @@
 """LLM relation extraction with factorization prompts (REKI individual knowledge)."""
 
 
+import os
 from datetime import datetime, timezone
+from typing import Literal
 
 import dagster as dg
 import pandas as pd
@@ -14,7 +16,7 @@ from pkg_assets.defs.catalog.assets import products
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.defs.partitions import category_partitions
 from pkg_assets.resources.llm import LLMRequest, LLMResource, parse_results
-from pkg_assets.resources.warehouse import WarehouseResource, replace_partition
+from pkg_assets.resources.warehouse import WarehouseResource, replace_partition, sql_text
 
 LLM_RELATIONS_COLUMNS = [
     "category", "head_id", "factor", "relation", "tail_mention", "tail_kind", "confidence",
@@ -30,10 +32,29 @@ class ExtractionConfig(dg.Config):
         description="answers per prompt: the first at the model's temperature, the others sampled at "
         "`sample_temperature`; the gate counts a relation proposed in several samples as self-consistent")
     sample_temperature: float = Field(default=0.8, ge=0.0, le=2.0, description="temperature of the extra samples")
+    max_products: int | None = Field(
+        default=None, ge=0,
+        description="ask about at most this many products of the partition (a budget: the rest are reported, "
+        "not asked); default PKG_LLM_MAX_PRODUCTS, else every product")
+    priority: Literal["interactions", "catalog"] = Field(
+        default="interactions",
+        description="which products come first under max_products: most interactions first, or product id order")
+
+    def product_budget(self) -> int | None:
+        if self.max_products is not None:
+            return self.max_products
+        raw = os.environ.get("PKG_LLM_MAX_PRODUCTS", "").strip()
+        if not raw:
+            return None
+        if not raw.isdigit():
+            raise dg.Failure(f"PKG_LLM_MAX_PRODUCTS={raw!r} is not a whole number")
+        return int(raw)
 
 
-def category_products(conn, category: str) -> list[dict]:
-    return conn.execute("SELECT * FROM products WHERE category = ? ORDER BY product_id", [category]).df().to_dict("records")
+def category_products(conn, category: str, priority: str = "catalog") -> list[dict]:
+    """The partition's products in the order extraction asks about them (`sql/extraction_products.sql`)."""
+    rows = conn.execute(sql_text("extraction_products"), {"c": category, "priority": priority}).df()
+    return rows.drop(columns="events").to_dict("records")
 
 
 def factor_requests(product_rows: list[dict], factors: list[str], category: str, samples: int = 1,
@@ -86,7 +107,13 @@ def llm_relations(context: dg.AssetExecutionContext, config: ExtractionConfig, l
                   warehouse: WarehouseResource) -> dg.MaterializeResult:
     category = context.partition_key
     with warehouse.connect() as conn:
-        product_rows = category_products(conn, category)
+        product_rows = category_products(conn, category, config.priority)
+    budget = config.product_budget()
+    over_budget = product_rows[budget:] if budget is not None else []
+    product_rows = product_rows[:budget] if budget is not None else product_rows
+    if over_budget:
+        context.log.info(f"budget: extracting {len(product_rows)} products ({config.priority} first); "
+                         f"{len(over_budget)} are not asked (max_products={budget})")
     requests = factor_requests(product_rows, config.factors, category, config.samples_per_prompt,
                                config.sample_temperature)
     context.log.info(f"{len(product_rows)} products x {len(config.factors)} factors x "
@@ -117,6 +144,8 @@ def llm_relations(context: dg.AssetExecutionContext, config: ExtractionConfig, l
         "invalid_answers": len(invalid),
         "invalid_examples": dg.MetadataValue.md("\n".join(f"- {i}" for i in invalid[:10]) or "_none_"),
         "products": len(product_rows),
+        "products_over_budget": len(over_budget),
+        "products_answered": len({r.request.prompt_input["product_id"] for r, _ in parsed.answers}),
         "model": llm.model,
         "relations_by_type": counts_table(frame["relation"], "relation"),
         "preview": preview(frame, ["head_id", "factor", "relation", "tail_mention", "confidence"]),
