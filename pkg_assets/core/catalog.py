@@ -178,7 +178,8 @@ def _first_json_object(path: Path) -> dict | None:
     import gzip
     import zlib
 
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+    with open(path, "rb") as handle:
+        opener = gzip.open if handle.read(2) == b"\x1f\x8b" else open
     try:
         with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
             for _, line in zip(range(50), handle):
@@ -635,16 +636,25 @@ def _refuse_too_many_categories(products: pd.DataFrame, rejected: pd.DataFrame, 
 # --------------------------------------------------------------------------- interactions
 
 
+def _map_distinct(values: pd.Series, function) -> pd.Series:
+    """`values.map(function)`, computed once per distinct value (ids repeat in event logs)."""
+    try:
+        distinct = pd.unique(values)
+    except TypeError:  # unhashable values (a list in a JSON field): one by one
+        return values.map(function)
+    return values.map(dict(zip(distinct, map(function, distinct))))
+
+
 def parse_positions(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(Int64 positions, reason for each value that is not an integer in range, else NA)."""
-    positions: list[int | None] = []
-    reasons: list[str | None] = []
-    for value in values:
-        number, reason = _position(value)
-        positions.append(number)
-        reasons.append(reason)
-    return (pd.Series(positions, index=values.index, dtype="Int64"),
-            pd.Series(reasons, index=values.index, dtype="object"))
+    text = values.astype(str).str.strip() if values.dtype == object else values.astype(str)
+    plain = text.str.fullmatch(r"[+-]?\d{1,15}").fillna(False).astype(bool)  # in range by construction
+    positions = pd.Series(pd.NA, index=values.index, dtype="Int64")
+    positions[plain] = text[plain].astype("int64")
+    reasons = pd.Series(None, index=values.index, dtype="object")
+    for index in values.index[~plain]:  # the rest, one by one: floats, exponents, junk, huge numbers
+        positions[index], reasons[index] = _position(values[index])
+    return positions, reasons
 
 
 def _position(value: object) -> tuple[int | None, str | None]:
@@ -759,9 +769,9 @@ def load_interactions(source: CatalogSource, known_products: set[str],
     path = source.interactions_path
     decisions: list[tuple[str, str, str]] = []
     out = pd.DataFrame({
-        "user_id": frame["user_id"].map(_key),
-        "product_id": frame["product_id"].map(_key),
-        "session_id": frame["session_id"].map(_key) if has["session_id"] else None,
+        "user_id": _map_distinct(frame["user_id"], _key),
+        "product_id": _map_distinct(frame["product_id"], _key),
+        "session_id": _map_distinct(frame["session_id"], _key) if has["session_id"] else None,
         "source_row": frame["source_row"], "source_line": frame["source_line"],
     })
     reason = pd.Series(None, index=frame.index, dtype="object")

@@ -22,6 +22,8 @@ from html.parser import HTMLParser
 # Zero-width and invisible formatting characters that survive NFKC.
 _INVISIBLE = {ord(c): None for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"}
 _LINE_BREAKS = "\n\r\t\v\f\u2028\u2029\x85"
+_ASCII_BREAKS = {ord(c): " " for c in "\n\r\t\v\f"}
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SPACES = re.compile(r"[ \u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 # HTML's own element names: "<Deluxe Edition>" in a title is text, "<span ...>" is markup.
@@ -39,7 +41,7 @@ _DANGLING_TAG = re.compile(
     rf"</?(?:{_ELEMENTS})(?:\s+[A-Za-z_:][\w:.-]*(?:\s*=\s*(?:\"[^\"]*\"?|'[^']*'?|[^\s>]*))?)*\s*$",
     re.IGNORECASE)
 # CSS or script scraped into a text field: `.a-box-inner{background-color:#fff}`.
-_CODE = re.compile(r"[#.]?[A-Za-z_][\w-]*(?:\s+[#.]?[\w-]+)*\s*\{[^{}]*:[^{}]*\}|\bfunction\s*\(|\bvar\s+\w+\s*=")
+_CODE = re.compile(r"[\w#.\])-]\s*\{[^{}]*:[^{}]*\}|\bfunction\s*\(|\bvar\s+\w+\s*=")
 
 
 class _TextOnly(HTMLParser):
@@ -68,7 +70,7 @@ class _TextOnly(HTMLParser):
 
 
 def has_markup(text: str) -> bool:
-    return bool(_TAG.search(text) or _DANGLING_TAG.search(text))
+    return "<" in text and bool(_TAG.search(text) or _DANGLING_TAG.search(text))
 
 
 def strip_markup(text: str) -> str:
@@ -85,11 +87,15 @@ def strip_markup(text: str) -> str:
 
 def looks_like_code(text: str) -> bool:
     """CSS rules or script: text a scraper took from the page, not from the product."""
+    if "{" not in text and "function" not in text and "var " not in text:
+        return False
     return bool(_CODE.search(text))
 
 
 def unescape(text: str) -> str:
     """Decode HTML entities, also doubly escaped ones (`&amp;amp;` occurs in real dumps)."""
+    if "&" not in text:
+        return text
     for _ in range(3):
         decoded = html.unescape(text)
         if decoded == text:
@@ -101,6 +107,8 @@ def unescape(text: str) -> str:
 def visible_text(text: str) -> str:
     """NFKC (full-width and compatibility forms folded), every zero-width, format and
     control character removed (line breaks become spaces), single spaces, trimmed."""
+    if text.isascii():  # most catalog text: NFKC is the identity, only C0 controls to drop
+        return " ".join(_ASCII_CONTROL.sub("", text.translate(_ASCII_BREAKS)).split())
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
     text = "".join(" " if c in _LINE_BREAKS else c for c in text
                    if unicodedata.category(c) not in ("Cf", "Cc", "Cs", "Co") or c in _LINE_BREAKS)

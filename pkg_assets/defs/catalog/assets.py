@@ -61,7 +61,12 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
         context.log.info("catalog changes: removed " + ", ".join(f"{n} rows of {t}" for t, n in retired.items())
                          + " (products or categories no longer in the catalog)")
     if len(rejected):
-        context.log.warning(f"{len(rejected)} catalog rows of {category!r} quarantined in products_rejected")
+        context.log.warning(f"{len(rejected)} catalog rows of {category!r} quarantined in products_rejected: "
+                            + ", ".join(f"{n} {r}" for r, n in
+                                        rejected["reason"].str.split(" \\(").str[0].value_counts().head(5).items()))
+    if len(rejected) > len(mine):
+        context.log.warning(f"most rows of {category!r} are quarantined ({len(rejected)} of {len(rejected) + len(mine)}): "
+                            "is the source a scraped dump, or a column mapped wrongly? See products_rejected.raw")
     if len(unreadable):
         context.log.warning(f"{len(unreadable)} unreadable line(s) of the catalog file quarantined in "
                             f"products_rejected (category {UNREADABLE_LINES!r}), e.g. line "
