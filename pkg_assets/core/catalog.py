@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -321,6 +322,19 @@ def parse_price(value: object, max_price: float = 1_000_000.0) -> tuple[float | 
 def category_parts(value: object, sep: str = ">") -> tuple[list[str], str | None]:
     """A category path as its cleaned names, from a path string, a list, a list of lists (the
     first path), or any of these written as a JSON/Python literal in a text cell."""
+    if isinstance(value, str):  # catalogs repeat a few thousand paths over millions of rows
+        parts, note = _text_category_parts(value, sep)
+        return list(parts), note
+    return _category_parts(value, sep)
+
+
+@functools.lru_cache(maxsize=65536)
+def _text_category_parts(value: str, sep: str) -> tuple[tuple[str, ...], str | None]:
+    parts, note = _category_parts(value, sep)
+    return tuple(parts), note
+
+
+def _category_parts(value: object, sep: str) -> tuple[list[str], str | None]:
     if _is_missing(value):
         return [], None
     note = None

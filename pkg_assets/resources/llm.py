@@ -375,8 +375,9 @@ class LLMResource(dg.ConfigurableResource):
             stats.missing_reason = self.missing_reason()
             stats.missing_examples = [requests[i].subject for i in sorted(unanswerable)[:10]]
             if log:
-                log.warning(f"{stats.missing} of {len(requests)} prompts have no answer and were not asked: "
-                            f"{stats.missing_reason}")
+                why = "no LLM is configured" if not self.configured else f"{self.model} has no recordings for them"
+                log.warning(f"{stats.missing} of {len(requests)} prompts have no answer and were not asked ({why}); "
+                            "set PKG_LLM_MODEL or PKG_REPLAY_RECORDINGS to extract them (metadata: llm_missing_reason)")
         stats.wall_s = time.perf_counter() - started
         return results, stats
 
