@@ -49,8 +49,11 @@ def test_products_and_interactions_metadata_count_every_decision(tmp_path):
         instance.add_dynamic_partitions("category", ["Garden", "Kitchen"])
         job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={dg.AssetKey("products")})
         kitchen = job.execute_in_process(instance=instance, partition_key="Kitchen", run_config=QUIET)
+        garden = job.execute_in_process(instance=instance, partition_key="Garden", run_config=QUIET)
         interactions = defs.resolve_job_def("interactions_job").execute_in_process(instance=instance, run_config=QUIET)
 
+    # A list of category paths: the first one names the partition, and the choice is counted.
+    assert _metadata(garden, "products")["decision_counts"].value == {"category_path cleaned: first of 2 paths": 1}
     products = _metadata(kitchen, "products")
     assert products["dagster/row_count"].value == 6
     assert products["rejected_rows"].value == 2 and products["unreadable_lines"].value == 1
