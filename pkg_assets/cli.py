@@ -43,8 +43,7 @@ def run_pipeline(instance, defs, log=None, log_level: str = "WARNING") -> dict:
         result = job.execute_in_process(instance=instance, partition_key=partition_key, run_config=run_config,
                                         raise_on_error=False)
         if not result.success:
-            failures = [e.message for e in result.all_events if e.is_failure]
-            raise RuntimeError(f"{job_name}{where} failed (run {result.run_id}):\n" + "\n".join(failures[-3:]))
+            raise RuntimeError(f"{job_name}{where} failed (run {result.run_id}): {failure_cause(result)}")
         log(f"  {job_name}{where}: ok in {time.perf_counter() - step_started:.1f}s  {rows_written(result)}")
 
     execute("observe_catalog_job")
@@ -61,6 +60,22 @@ def run_pipeline(instance, defs, log=None, log_level: str = "WARNING") -> dict:
         execute("knowledge_job", category)
     execute("graph_job")
     return {"wall_s": time.perf_counter() - started, "categories": len(categories)}
+
+
+def failure_cause(result) -> str:
+    """The failed step and its own message (a `dg.Failure`'s description, else the error's first
+    line), not Dagster's generic "Execution of step ... failed"."""
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.event_specific_data.error
+            cause = error
+            while cause.cause is not None and "Error occurred while executing" in cause.message:
+                cause = cause.cause
+            message = cause.message.strip()
+            message = message.split(": ", 1)[1] if message.split(": ", 1)[0].endswith(("Failure", "Error")) else message
+            return f"step {event.step_key}: {message.splitlines()[0] if message else error.message}"
+    failures = [e.message for e in result.all_events if e.is_failure]
+    return failures[-1] if failures else "unknown failure (see the run in the Dagster UI)"
 
 
 def rows_written(result) -> str:
@@ -189,6 +204,11 @@ def demo_main(argv: list[str] | None = None) -> int:
     llm = defs.resources["llm"]
     print(f"catalog: {settings.catalog_path()}")
     print(f"llm model: {llm.model}   warehouse: {settings.warehouse_path()}", flush=True)
+    try:
+        llm.preflight()  # a missing key or an unreachable base fails now, not after the catalog phase
+    except Exception as exc:  # noqa: BLE001 - LLMConfigurationError: one line, what to set
+        print(f"\nFAILED before any run: {getattr(exc, 'description', None) or exc}", file=sys.stderr)
+        return 1
     try:
         run = run_pipeline(instance, defs, log_level="DEBUG" if args.verbose else "WARNING")
     except Exception as exc:

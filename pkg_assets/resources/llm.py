@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import queue
 import threading
 import time
@@ -80,6 +81,7 @@ class LLMResult:
     messages: list | None = None
     attempts: int = 1
     raw_response: str | None = None  # the provider's whole body, as JSON, before anything read it
+    fatal: bool = False  # an authentication/permission error: no other request can succeed either
 
 
 @dataclass
@@ -94,9 +96,11 @@ class CallStats:
     cost_usd: float = 0.0
     wall_s: float = 0.0
     errors: list[str] = field(default_factory=list)
+    not_sent: int = 0                  # requests left unsent after an authentication error stopped the batch
     missing: int = 0                   # requests no configured model can answer: never asked, not failures
     missing_reason: str = ""
     missing_examples: list[str] = field(default_factory=list)
+    fatal: str | None = None           # the authentication/permission error that stopped the batch
 
     def as_metadata(self) -> dict:
         unanswered = {"llm_missing": self.missing}
@@ -149,6 +153,28 @@ class CallEstimate:
             "estimate_completion_tokens": self.completion_tokens,
             "estimate_cost_usd": "unknown price" if self.cost_usd is None else round(self.cost_usd, 4),
         }
+
+
+_AUTH_MESSAGES = re.compile(
+    r"missing credentials|api[_ ]key (client option )?must be set|no api key|invalid[_ ]api[_ ]key|incorrect api key|"
+    r"unauthori[sz]ed|permission denied|\b40[13]\b", re.IGNORECASE)
+
+
+def is_auth_error(exc: BaseException) -> bool:
+    """401/403 or a missing key, whatever class litellm wraps it in (it reports a missing key
+    as `InternalServerError: Missing credentials`): retrying cannot help, and every other
+    request of the batch would fail the same way."""
+    import litellm
+
+    auth_types = tuple(getattr(litellm, name) for name in ("AuthenticationError", "PermissionDeniedError")
+                       if hasattr(litellm, name))
+    if isinstance(exc, auth_types) or getattr(exc, "status_code", None) in (401, 403):
+        return True
+    return bool(_AUTH_MESSAGES.search(str(exc)[:2000]))
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, _retryable_exceptions()) and not is_auth_error(exc)
 
 
 def _retryable_exceptions() -> tuple[type[BaseException], ...]:
@@ -300,6 +326,18 @@ def approx_tokens(messages: list[dict]) -> int:
     return sum(len(str(m.get("content", ""))) for m in messages) // 4 + 4 * len(messages)
 
 
+class LLMConfigurationError(dg.Failure):
+    """The model cannot answer at all (no key, refused credentials, unreachable base): the step
+    fails at once with what to set, instead of retrying every request."""
+
+    def __init__(self, description: str, metadata: dict | None = None):
+        super().__init__(description=description, metadata=metadata or {}, allow_retries=False)
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:200] if text.strip() else text
+
+
 NO_MODEL = "none"  # PKG_LLM_MODEL=none: no LLM; knowledge assets materialise from the ledger only
 
 
@@ -364,6 +402,8 @@ class LLMResource(dg.ConfigurableResource):
             cached = {} if force else self._cached(conn, requests)  # (connect() also makes sure the ledger exists)
         unanswerable = self._unanswerable(requests, cached, recorded)
         askable = [r for i, r in enumerate(requests) if i not in unanswerable]
+        if any((r.prompt.version, r.input_hash) not in cached for r in askable):
+            self.preflight()  # a missing key or an unreachable base fails now, in one message
         writer = LedgerWriter(open_ledger, flush_s=self.ledger_flush_s, spill_path=spill)
         try:
             results, stats = asyncio.run(self._ask_all(writer, askable, cached, log))
@@ -379,7 +419,54 @@ class LLMResource(dg.ConfigurableResource):
                 log.warning(f"{stats.missing} of {len(requests)} prompts have no answer and were not asked ({why}); "
                             "set PKG_LLM_MODEL or PKG_REPLAY_RECORDINGS to extract them (metadata: llm_missing_reason)")
         stats.wall_s = time.perf_counter() - started
+        if stats.fatal:
+            raise LLMConfigurationError(
+                f"{self.model}: the provider refused the credentials ({_first_line(stats.fatal)}); "
+                f"{stats.not_sent} requests were not sent. {self._key_advice()}",
+                metadata=stats.as_metadata())
         return results, stats
+
+    def preflight(self) -> None:
+        """Check the model's configuration before the first call: a key where the provider needs
+        one, a reachable base. Raises `LLMConfigurationError` with what to set. (No probe request:
+        it would be a paid call outside the ledger; the first authentication error stops the
+        batch instead.)"""
+        if not self.configured or self.model.startswith("replay/"):
+            return
+        if self.api_base:
+            self._check_reachable(self.api_base)
+            return
+        needs_key = missing_key_variables(self.model)
+        has_key = self.api_key or os.environ.get("PKG_LLM_API_KEY", "").strip() or provider_key_set(self.model)
+        if needs_key and not has_key:
+            raise LLMConfigurationError(f"{self.model} needs an API key and none is set. {self._key_advice()}")
+
+    def _key_advice(self) -> str:
+        import litellm
+
+        names = missing_key_variables(self.model)
+        if not names:  # the variable is set but empty, or the key was refused: name it anyway
+            try:
+                names = [f"{litellm.get_llm_provider(self.model)[1].upper()}_API_KEY"]
+            except Exception:  # noqa: BLE001
+                names = []
+        variable = names[0] if names else "the provider's key variable"
+        return (f"Set {variable} (or PKG_LLM_API_KEY), or PKG_LLM_API_BASE for a local server; "
+                "PKG_LLM_MODEL=none builds the graph from behaviour only.")
+
+    def _check_reachable(self, base: str) -> None:
+        import socket
+        from urllib.parse import urlparse
+
+        url = urlparse(base if "://" in base else f"http://{base}")
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            with socket.create_connection((url.hostname or "localhost", port), timeout=5):
+                return
+        except OSError as exc:
+            raise LLMConfigurationError(
+                f"PKG_LLM_API_BASE={base} is not reachable ({exc.strerror or exc}); start the server or fix "
+                "the address (PKG_LLM_MODEL=none builds the graph from behaviour only)") from None
 
     @property
     def configured(self) -> bool:
@@ -485,11 +572,16 @@ class LLMResource(dg.ConfigurableResource):
         done = 0
         api_key = self.api_key or self._fallback_key()  # decided once per batch, not per request
 
+        stopped: list[str] = []  # the first authentication error: nothing more is sent
+
         async def one(index: int) -> None:
             nonlocal done
             request = requests[index]
             try:
                 async with semaphore:
+                    if stopped:
+                        stats.not_sent += 1
+                        return
                     result = await self._call(request, request_budget, token_budget, api_key)
             except Exception as exc:  # noqa: BLE001 - one request's bug is one error row, never its siblings' loss
                 error = redact(f"{type(exc).__name__}: {exc}", [self.api_key or ""])[:2000]
@@ -504,6 +596,8 @@ class LLMResource(dg.ConfigurableResource):
             if result.status == "error":
                 stats.failures += 1
                 stats.errors.append(f"{result.request.subject}: {result.error}")
+                if result.fatal and not stopped:
+                    stopped.append(result.error or "authentication failed")
             done += 1
             if log and (done % progress_every == 0 or done == len(pending)):
                 log.info(f"LLM progress: {done}/{len(pending)} answered, {stats.failures} failed, "
@@ -511,6 +605,8 @@ class LLMResource(dg.ConfigurableResource):
 
         # return_exceptions: even an exception `one` did not foresee leaves its siblings running.
         await asyncio.gather(*(one(i) for i in pending), return_exceptions=True)
+        if stopped:
+            stats.fatal = stopped[0]
         return [r for r in results if r is not None], stats
 
     def _fallback_key(self) -> str | None:
@@ -552,7 +648,7 @@ class LLMResource(dg.ConfigurableResource):
 
     async def _call(self, request: LLMRequest, request_budget, token_budget, api_key: str | None = None) -> LLMResult:
         import litellm
-        from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
         messages = request.prompt.render(**request.render_context)
         kwargs = self._completion_kwargs(request, messages, api_key)
@@ -563,7 +659,7 @@ class LLMResource(dg.ConfigurableResource):
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self.num_retries + 1),
                 wait=wait_exponential_jitter(initial=self.retry_initial_s, max=self.retry_max_s),
-                retry=retry_if_exception_type(_retryable_exceptions()),
+                retry=retry_if_exception(_retryable),
                 reraise=True,
             ):
                 with attempt:
@@ -578,7 +674,7 @@ class LLMResource(dg.ConfigurableResource):
             error = redact(f"{type(exc).__name__}: {exc}", [self.api_key or ""])[:2000]
             return LLMResult(request, call_id, "error", None, error,
                              latency_ms=(time.perf_counter() - started) * 1000, messages=messages,
-                             attempts=attempts)
+                             attempts=attempts, fatal=is_auth_error(exc))
         latency_ms = (time.perf_counter() - started) * 1000
         raw = raw_body(response)  # kept before anything indexes into the response
         try:
@@ -621,6 +717,23 @@ class LLMResource(dg.ConfigurableResource):
             "latency_ms": result.latency_ms, "attempts": result.attempts,
             "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
         }
+
+
+def missing_key_variables(model: str) -> list[str]:
+    """The provider's key variables that hold no key (an empty variable counts as missing)."""
+    import litellm
+
+    empty = {name: value for name, value in os.environ.items()
+             if name.endswith(("_API_KEY", "_TOKEN")) and not value.strip()}
+    for name in empty:  # litellm counts "" as set; ask without the empty variables (restored at once)
+        del os.environ[name]
+    try:
+        missing = litellm.validate_environment(model=model).get("missing_keys") or []
+    except Exception:  # noqa: BLE001 - a model litellm can't place: let the provider answer
+        missing = []
+    finally:
+        os.environ.update(empty)
+    return [name for name in missing if name.endswith(("_KEY", "_TOKEN"))]
 
 
 def provider_key_set(model: str) -> bool:

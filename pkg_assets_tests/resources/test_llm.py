@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from pkg_assets.core.prompts import FACTOR_PROMPTS, product_prompt_input
-from pkg_assets.resources.llm import LLMRequest, LLMResource, mark_invalid
+from pkg_assets.resources.llm import LLMConfigurationError, LLMRequest, LLMResource, mark_invalid
 from pkg_assets.resources.warehouse import ensure_tables
 
 PRODUCTS = [{"product_id": f"P{i}", "title": f"Product {i}", "brand": "B", "category_path": "A > B",
@@ -88,10 +88,29 @@ def test_with_no_model_only_the_ledger_answers(conn, tmp_path):
     assert "PKG_LLM_MODEL=none" in stats.missing_reason and results == []
 
 
-def test_provider_errors_do_not_raise(conn):
-    llm = LLMResource(model="openai/gpt-4o-mini", api_base="http://127.0.0.1:9/v1", num_retries=0, timeout_s=2)
-    results, stats = llm.ask(conn, _requests()[:1])
-    assert stats.failures == 1 and results[0].status == "error" and results[0].error
+def test_an_unreachable_base_or_a_missing_key_fails_before_any_call_in_one_message(conn, monkeypatch):
+    import time
+
+    llm = LLMResource(model="openai/gpt-4o-mini", api_base="http://127.0.0.1:9/v1", num_retries=4, timeout_s=2)
+    started = time.perf_counter()
+    with pytest.raises(LLMConfigurationError, match=r"PKG_LLM_API_BASE=http://127.0.0.1:9/v1 is not reachable"):
+        llm.ask(conn, _requests())
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("PKG_LLM_API_KEY", raising=False)
+    with pytest.raises(LLMConfigurationError, match=r"needs an API key and none is set\. Set OPENAI_API_KEY"):
+        LLMResource(model="openai/gpt-4o-mini").ask(conn, _requests())
+    assert time.perf_counter() - started < 10
+    assert conn.execute("SELECT count(*) FROM llm_calls").fetchall() == [(0,)]  # nothing sent, nothing recorded
+
+
+def test_a_missing_credentials_error_is_never_retried():
+    import litellm
+
+    from pkg_assets.resources.llm import _retryable, is_auth_error
+
+    wrapped = litellm.InternalServerError("Missing credentials. Please pass an `api_key`", "openai", "gpt-4o-mini")
+    assert is_auth_error(wrapped) and not _retryable(wrapped)
+    assert _retryable(litellm.InternalServerError("upstream overloaded", "openai", "gpt-4o-mini"))
 
 
 def test_group_commits_write_every_row_once_in_few_transactions(tmp_path):
