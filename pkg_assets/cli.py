@@ -193,6 +193,8 @@ def demo_main(argv: list[str] | None = None) -> int:
         parser.error("--interactions needs --catalog")
     if args.catalog:
         _use_own_catalog(args.catalog, args.interactions)
+    # Long steps (embedding, LLM batches) print progress lines here at least every 10 s.
+    os.environ.setdefault("PKG_CONSOLE_PROGRESS", "1")
 
     import dagster as dg
 

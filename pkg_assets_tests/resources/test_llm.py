@@ -175,3 +175,18 @@ def test_redaction_covers_key_shapes_and_configured_values():
         assert secret not in clean
     assert clean.startswith("AuthenticationError: Incorrect API key provided: [redacted]")
     assert redact("the skill-set of a bearer of news") == "the skill-set of a bearer of news"
+
+
+def test_a_long_batch_reports_progress_with_rate_and_time_left(conn, tmp_path, monkeypatch, capsys):
+    import logging
+
+    recorded = _recordings(tmp_path / "all.jsonl", PRODUCTS)
+    lines = []
+    log = logging.getLogger("progress-test")
+    monkeypatch.setattr(log, "info", lines.append)
+    monkeypatch.setenv("PKG_CONSOLE_PROGRESS", "1")
+    LLMResource(recordings=[str(recorded)], progress_every_s=0.001, max_in_flight=1).ask(conn, _requests(), log=log)
+    progress_lines = [line for line in lines if line.startswith("LLM progress")]
+    assert progress_lines and progress_lines[-1].startswith("LLM progress: 4/4 answered, 0 failed, 0 in flight")
+    assert "calls/s" in progress_lines[-1]
+    assert "LLM progress: 4/4 answered" in capsys.readouterr().err  # and on the console, for the CLI

@@ -169,7 +169,7 @@ def knowledge_vectors(context: dg.AssetExecutionContext, embedder: EmbedderResou
     category = context.partition_key
     with warehouse.connect() as conn:
         texts = conn.execute(sql_text("knowledge_text"), {"c": category}).df()
-        vectors = embedder.encode(texts["knowledge_text"].tolist())
+        vectors = embedder.encode(texts["knowledge_text"].tolist(), log=context.log, what="knowledge texts")
         frame = texts.assign(category=category, model=embedder.model_name, vector=[v.tolist() for v in vectors])
         replace_partition(conn, "knowledge_vectors", frame, category)
     return dg.MaterializeResult(metadata={

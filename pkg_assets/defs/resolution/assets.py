@@ -60,7 +60,8 @@ def product_embeddings(context: dg.AssetExecutionContext, embedder: EmbedderReso
         known = {(r.product_id, r.content_hash): r.embedding for r in existing.itertuples(index=False)}
         todo = current[[(pid, h) not in known for pid, h in zip(current["product_id"], current["content_hash"])]]
         context.log.info(f"embedding {len(todo)} new/changed products, reusing {len(current) - len(todo)}")
-        vectors = embedder.encode([product_embedding_text(t, p) for t, p in zip(todo["title"], todo["category_path"])])
+        vectors = embedder.encode([product_embedding_text(t, p) for t, p in zip(todo["title"], todo["category_path"])],
+                                  log=context.log, what="products")
         fresh = dict(zip(todo["product_id"], vectors))
         frame = pd.DataFrame({
             "category": category,
@@ -156,7 +157,7 @@ def resolution(context: dg.AssetExecutionContext, config: ResolutionRunConfig, e
         # Products: embed each distinct mention once, search the whole catalog.
         product_part = relations[~is_concept]
         distinct = sorted(set(product_part["tail_mention"]))
-        mention_vectors = dict(zip(distinct, embedder.encode(distinct)))
+        mention_vectors = dict(zip(distinct, embedder.encode(distinct, log=context.log, what="mentions")))
         links = resolve_product_mentions(
             list(zip(product_part["head_id"], product_part["tail_mention"])), mention_vectors, index, settings
         )
