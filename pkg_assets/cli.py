@@ -58,8 +58,26 @@ def run_pipeline(instance, defs, log=None, log_level: str = "WARNING") -> dict:
     execute("interactions_job")
     for category in categories:
         execute("knowledge_job", category)
+    _require_graph_inputs()
     execute("graph_job")
     return {"wall_s": time.perf_counter() - started, "categories": len(categories)}
+
+
+def _require_graph_inputs() -> None:
+    """A graph needs behaviour or accepted knowledge; say which input is missing instead of
+    letting the `pkg_edges` suite refuse an empty graph."""
+    import duckdb
+
+    from pkg_assets.resources.warehouse import scalar
+
+    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
+        events = scalar(conn, "SELECT count(*) FROM interactions")
+        accepted = scalar(conn, "SELECT count(*) FROM validated_relations")
+    if not events and not accepted:
+        raise RuntimeError(
+            "nothing to build a graph from: the catalog has no interactions (give --interactions PATH or "
+            "PKG_INTERACTIONS_PATH) and no accepted LLM knowledge (set PKG_LLM_MODEL; see `llm_missing_reason` "
+            "in llm_relations' metadata)")
 
 
 def failure_cause(result) -> str:
@@ -180,15 +198,40 @@ def _use_own_catalog(catalog: str, interactions: str | None) -> None:
         os.environ["DAGSTER_HOME"] = str(home)
 
 
+def _check_warehouse_catalog(catalog_path: str) -> None:
+    """Refuse, before any run, a warehouse built from another catalog (unless --replace)."""
+    import duckdb
+
+    from pkg_assets.resources.warehouse import WarehouseCatalogMismatch, catalog_identity, replace_requested, scalar
+
+    path = settings.warehouse_path()
+    if replace_requested() or not path.exists():
+        return
+    try:
+        with duckdb.connect(str(path), read_only=True) as conn:
+            held = scalar(conn, "SELECT value FROM warehouse_info WHERE key = 'catalog_path'")
+    except duckdb.Error:  # older warehouse without the table, or busy: the products step checks it
+        return
+    if held is not None and held != catalog_identity(catalog_path):
+        raise WarehouseCatalogMismatch(
+            f"the warehouse {path} was built from the catalog {held}, not {catalog_identity(catalog_path)}. "
+            "Give this catalog its own PKG_DATA_DIR and DAGSTER_HOME (`pkg-demo --catalog PATH` without them set "
+            "does so by itself), or pass --replace to rebuild this warehouse from it")
+
+
 def demo_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pkg-demo", description=__doc__.splitlines()[2].strip())
     parser.add_argument("--catalog", metavar="PATH",
                         help="your catalog file or folder (any format README 'Your own catalog' lists); "
                         "default: PKG_CATALOG_PATH, else the embedded demo")
     parser.add_argument("--interactions", metavar="PATH", help="your interactions file (default: beside the catalog)")
+    parser.add_argument("--replace", action="store_true",
+                        help="let this catalog replace the one the warehouse was built from (one catalog, one warehouse)")
     parser.add_argument("--ephemeral", action="store_true", help="use a throwaway Dagster instance (UI will not show the runs)")
     parser.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
     args = parser.parse_args(argv)
+    if args.replace:
+        os.environ["PKG_REPLACE_WAREHOUSE"] = "1"
     if args.interactions and not args.catalog:
         parser.error("--interactions needs --catalog")
     if args.catalog:
@@ -208,7 +251,8 @@ def demo_main(argv: list[str] | None = None) -> int:
     print(f"llm model: {llm.model}   warehouse: {settings.warehouse_path()}", flush=True)
     try:
         llm.preflight()  # a missing key or an unreachable base fails now, not after the catalog phase
-    except Exception as exc:  # noqa: BLE001 - LLMConfigurationError: one line, what to set
+        _check_warehouse_catalog(defs.resources["catalog"].path)
+    except Exception as exc:  # noqa: BLE001 - LLMConfigurationError / mismatch: one line, what to set
         print(f"\nFAILED before any run: {getattr(exc, 'description', None) or exc}", file=sys.stderr)
         return 1
     try:

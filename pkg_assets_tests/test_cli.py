@@ -57,3 +57,34 @@ def test_without_a_model_the_own_catalog_command_publishes_and_prints_the_evalua
     assert "  catalog_job [Kitchen]: ok in" in out and "rows: products 3" in out
     assert "== evaluation ==" in out and "graph_fused" in out
     assert (tmp_path / "data" / "snapshot" / "pkg.duckdb").exists()
+
+
+def test_one_catalog_one_warehouse_unless_replaced(tmp_path, capsys):
+    first = _shop(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "products.csv").write_text("product_id,title,category_path\nX1,Lamp,Home > Living\nX2,Rug,Home > Living\n")
+    (other / "interactions.csv").write_text("user_id,product_id\nu1,X1\nu1,X2\nu2,X2\nu2,X1\nu3,X1\nu3,X2\n")
+    env = _env_for(tmp_path, PKG_LLM_MODEL="none")
+    with _env(env):
+        assert demo_main(["--catalog", str(first), "--ephemeral"]) == 0
+        capsys.readouterr()
+        assert demo_main(["--catalog", str(other), "--ephemeral"]) == 1
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert "was built from the catalog" in last and "PKG_DATA_DIR" in last and "DAGSTER_HOME" in last
+        assert "--replace" in last
+        assert demo_main(["--catalog", str(other), "--ephemeral", "--replace"]) == 0
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+        assert conn.execute("SELECT DISTINCT category FROM products").fetchall() == [("Living",)]
+        assert conn.execute("SELECT value FROM warehouse_info").fetchall() == [(str(other.resolve()),)]
+
+
+def test_a_catalog_with_nothing_to_build_a_graph_from_says_so(tmp_path, capsys):
+    lonely = tmp_path / "lonely.csv"
+    lonely.write_text("product_id,title,category_path\nX1,Lamp,Home > Living\n")
+    with _env(_env_for(tmp_path, PKG_LLM_MODEL="none")):
+        assert demo_main(["--catalog", str(lonely), "--ephemeral"]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "nothing to build a graph from" in last and "--interactions" in last and "PKG_LLM_MODEL" in last

@@ -229,3 +229,37 @@ def behaviour_for_pairs(conn: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) ->
     pairs = pairs[["head_id", "tail_id"]].drop_duplicates()
     with registered(conn, "gate_pairs", pairs):
         return conn.execute(sql_text("gate_behavior_support")).df()
+
+
+class WarehouseCatalogMismatch(ValueError):
+    """The warehouse was built from another catalog."""
+
+
+def catalog_identity(path: str | Path) -> str:
+    return str(Path(path).expanduser().resolve())
+
+
+def claim_catalog(conn: duckdb.DuckDBPyConnection, catalog_path: str | Path, replace: bool = False) -> str | None:
+    """Record the catalog this warehouse is built from, or refuse another one.
+
+    Two catalogs in one warehouse mix their partitions, their ledger answers and their graph
+    (and `reconcile_catalog` would delete the first one's rows). Returns the catalog the
+    warehouse held before when `replace` switched it, else None."""
+    wanted = catalog_identity(catalog_path)
+    held = scalar(conn, "SELECT value FROM warehouse_info WHERE key = 'catalog_path'")
+    if held == wanted:
+        return None
+    if held is not None and not replace:
+        raise WarehouseCatalogMismatch(
+            f"the warehouse {settings.warehouse_path()} was built from the catalog {held}, not {wanted}. "
+            "One catalog, one warehouse: give this catalog its own PKG_DATA_DIR and DAGSTER_HOME "
+            "(`pkg-demo --catalog PATH` does so by itself), or replace the warehouse's catalog with "
+            "`pkg-demo --replace` (or PKG_REPLACE_WAREHOUSE=1 for runs from the UI)")
+    conn.execute("INSERT OR REPLACE INTO warehouse_info VALUES ('catalog_path', ?, now())", [wanted])
+    return held
+
+
+def replace_requested() -> bool:
+    import os
+
+    return os.environ.get("PKG_REPLACE_WAREHOUSE", "").strip().lower() in {"1", "true", "yes"}

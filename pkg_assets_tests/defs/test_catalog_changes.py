@@ -80,3 +80,28 @@ def test_a_renamed_category_and_a_removed_product_leave_every_table_and_the_snap
         nodes = dict(snapshot.execute("SELECT node_id, kind FROM pkg_nodes WHERE node_type = 'product'").fetchall())
     assert "K004" not in nodes and len(nodes) == 7
     assert {nodes[f"G{i:03d}"] for i in range(3)} == {"Outdoor"}
+
+
+def test_a_warehouse_refuses_a_run_from_another_catalog_unless_replace_is_asked(tmp_path):
+    from pkg_assets.definitions import make_definitions
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+        _write(folder, "Garden", kitchen=2)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("category", ["Kitchen"])
+    data = {"PKG_DATA_DIR": str(tmp_path / "data")}
+    with _env({**data, "PKG_CATALOG_PATH": str(first)}):
+        _materialise(make_definitions(), instance, ["products"], "Kitchen")
+    with _env({**data, "PKG_CATALOG_PATH": str(second)}):
+        defs = make_definitions()
+        job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={dg.AssetKey("products")})
+        result = job.execute_in_process(instance=instance, partition_key="Kitchen", run_config=QUIET, raise_on_error=False)
+        assert not result.success
+        message = next(e for e in result.all_events if e.is_step_failure).event_specific_data.error.message
+        assert f"built from the catalog {first.resolve()}" in message and "PKG_DATA_DIR" in message
+    with _env({**data, "PKG_CATALOG_PATH": str(second), "PKG_REPLACE_WAREHOUSE": "1"}):
+        _materialise(make_definitions(), instance, ["products"], "Kitchen")
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+        assert conn.execute("SELECT value FROM warehouse_info").fetchall() == [(str(second.resolve()),)]

@@ -5,16 +5,26 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from pkg_assets.core.product_type import assign_product_types
 from pkg_assets.core.catalog import UNREADABLE_LINES
+from pkg_assets.core.product_type import assign_product_types
 from pkg_assets.defs.metadata import counts_table, decision_counts, parse_decisions, preview
 from pkg_assets.defs.partitions import category_partitions
 from pkg_assets.resources.catalog import CatalogResource
-from pkg_assets.resources.warehouse import WarehouseResource, reconcile_catalog, replace_partition, replace_table
+from pkg_assets.resources.warehouse import (
+    WarehouseCatalogMismatch, WarehouseResource, claim_catalog, reconcile_catalog, replace_partition, replace_requested,
+    replace_table,
+)
 
 
 def _now():
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _claim(conn, catalog: CatalogResource) -> str | None:
+    try:
+        return claim_catalog(conn, catalog.path, replace=replace_requested())
+    except WarehouseCatalogMismatch as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
 @dg.observable_source_asset(
@@ -50,6 +60,7 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
     unreadable["rejected_at"] = _now()
     decisions = read.decisions[read.decisions["category"] == category]
     with warehouse.connect() as conn:
+        switched = _claim(conn, catalog)
         replace_partition(conn, "products", mine, category)
         replace_partition(conn, "products_rejected", rejected, category)
         # Lines that could not be read belong to no category; every partition's run rewrites them.
@@ -57,6 +68,9 @@ def products(context: dg.AssetExecutionContext, catalog: CatalogResource,
         # Categories and products that left the catalog (or moved) leave every table now,
         # not when someone remembers to wipe the old partition.
         retired = reconcile_catalog(conn, read.products, set(read.rejected["category"]))
+    if switched:
+        context.log.warning(f"the warehouse now holds the catalog {catalog.path} (it held {switched}; replaced "
+                            "as PKG_REPLACE_WAREHOUSE asked)")
     if retired:
         context.log.info("catalog changes: removed " + ", ".join(f"{n} rows of {t}" for t, n in retired.items())
                          + " (products or categories no longer in the catalog)")
@@ -109,6 +123,7 @@ def interactions(context: dg.AssetExecutionContext, catalog: CatalogResource,
     read = catalog.read_interactions(known)
     kept, rejected = read.kept, read.rejected
     with warehouse.connect() as conn:
+        _claim(conn, catalog)
         replace_table(conn, "interactions", kept)
         replace_table(conn, "interactions_rejected", rejected)
     if len(rejected):
