@@ -279,7 +279,7 @@ def demo_main(argv: list[str] | None = None) -> int:
         own = (f"PKG_CATALOG_PATH={settings.catalog_path()} PKG_DATA_DIR={settings.data_dir()} "
                + (f"PKG_INTERACTIONS_PATH={os.environ['PKG_INTERACTIONS_PATH']} " if args.interactions else "")
                if args.catalog else "")
-        print(f"open the UI:  {own}DAGSTER_HOME={home} .venv/bin/dagster dev   (then http://127.0.0.1:3000)")
+        print(f"open the UI:  {own}DAGSTER_HOME={home} .venv/bin/dg dev   (then http://127.0.0.1:3000)")
     return 0
 
 

@@ -86,3 +86,20 @@ def test_sensor_registers_the_demo_categories():
     requests = result.dynamic_partitions_requests
     assert len(requests) == 1 and len(requests[0].partition_keys) == 7
     assert "Flowers & Gifts" in requests[0].partition_keys
+
+
+def test_dg_loads_the_project_from_pyproject():
+    """`dg check defs` / `dg list defs` work on the project ([tool.dg] in pyproject.toml)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    project = Path(__file__).resolve().parents[2]
+    dg = Path(sys.executable).with_name("dg")
+    checked = subprocess.run([str(dg), "check", "defs"], cwd=project, capture_output=True, text=True, timeout=300)
+    assert checked.returncode == 0 and "All definitions loaded successfully" in checked.stdout + checked.stderr
+    listed = subprocess.run([str(dg), "list", "defs", "--json"], cwd=project, capture_output=True, text=True, timeout=300)
+    assert listed.returncode == 0, listed.stderr
+    keys = {asset["asset_key"] for asset in json.loads(listed.stdout)["assets"]}
+    assert {"products", "llm_relations", "validated_relations", "pkg_edges", "pkg_snapshot"} <= keys
