@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     from pkg_assets.defs.extraction.assets import factor_requests
     from pkg_assets.resources.llm import LLMResource
     from pkg_assets.resources.warehouse import WarehouseResource, ensure_tables
-    from pkg_assets_tests.fake_llm_server import FakeLLMServer
+    from pkg_assets.fake_llm import FakeLLMServer
 
     products = load_products(args.products)
     requests = factor_requests(products, list(FACTORS), "bench")

@@ -289,13 +289,16 @@ def recordings_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="list every needed recording, not only problems")
     args = parser.parse_args(argv)
 
-    from pkg_assets.recordings import audit, needed_recordings
+    from pkg_assets import settings
+    from pkg_assets.recordings import audit, needed_recordings, stored_embeddings
     from pkg_assets.resources.catalog import CatalogResource
     from pkg_assets.resources.embedder import EmbedderResource
     from pkg_assets.resources.llm import LLMResource
 
     products = CatalogResource.from_env().read_products().products
-    needed = needed_recordings(products, EmbedderResource())
+    embedder = EmbedderResource()
+    stored = stored_embeddings(settings.warehouse_path(), embedder.model_name)
+    needed = needed_recordings(products, embedder, stored)
     paths = [Path(p) for p in LLMResource.from_env().recordings]
     missing, stale = audit(needed, paths)
     problems = {id(n): "missing" for n in missing} | {id(n): "stale" for n in stale}
@@ -306,7 +309,10 @@ def recordings_main(argv: list[str] | None = None) -> int:
             print(f"{state:8} {need.prompt:22} {need.key:32} {need.category}{members}")
     print(f"needed: {len(needed)}  missing: {len(missing)}  stale: {len(stale)}  "
           f"(recordings: {', '.join(str(p) for p in paths)})")
-    return 1 if missing else 0
+    if missing or stale:
+        print("pkg-recordings: recordings are missing or stale: record answers for the lines above "
+              "(or run with a real model and PKG_LLM_MODEL), then check again", file=sys.stderr)
+    return 1 if missing or stale else 0
 
 
 def _exit(code: int) -> None:

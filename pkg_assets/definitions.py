@@ -6,6 +6,7 @@ with working offline defaults (see README)."""
 import dagster as dg
 
 from pkg_assets import settings
+from pkg_assets.defs.automation import graph_automation_sensor
 from pkg_assets.defs.behavior import assets as behavior
 from pkg_assets.defs.catalog import assets as catalog
 from pkg_assets.defs.catalog.sensors import category_sensor
@@ -18,6 +19,7 @@ from pkg_assets.defs.personalization import assets as personalization
 from pkg_assets.defs.resolution import assets as resolution
 from pkg_assets.defs.validation import assets as validation
 from pkg_assets.defs.validation.checks import SUITE_CHECKS
+from pkg_assets.defs.versions import with_code_versions
 from pkg_assets.resources.catalog import CatalogResource
 from pkg_assets.resources.embedder import EmbedderResource
 from pkg_assets.resources.llm import LLMResource
@@ -37,13 +39,16 @@ def make_resources() -> dict:
 
 def make_definitions() -> dg.Definitions:
     """Built from the environment at call time (tests point it at temporary folders)."""
+    resources = make_resources()
+    # Every asset's code version is derived from what it runs (defs/versions.py).
+    assets = with_code_versions(dg.load_assets_from_modules(STAGE_MODULES), resources)
     return dg.Definitions(
-        assets=dg.load_assets_from_modules(STAGE_MODULES),
+        assets=assets,
         asset_checks=SUITE_CHECKS,
         jobs=[*JOBS, extraction.estimate_llm_job],
         schedules=SCHEDULES,
-        sensors=[category_sensor],
-        resources=make_resources(),
+        sensors=[category_sensor, graph_automation_sensor],
+        resources=resources,
         executor=dg.in_process_executor,
     )
 

@@ -31,22 +31,44 @@ class NeededRecording:
     members: tuple[str, ...] = ()  # cluster members, for cluster prompts
 
 
-def plan_clusters(products: pd.DataFrame, embedder) -> dict[str, dict[str, list[str]]]:
-    """category -> signature -> member ids, exactly as the pipeline clusters them."""
+def stored_embeddings(warehouse: Path, model: str) -> dict[tuple[str, str], np.ndarray]:
+    """(product_id, content_hash) -> the vector the pipeline stored for that exact content, read
+    from an existing warehouse (read-only). Empty when there is none or it is busy."""
+    import duckdb
+
+    if not warehouse.exists():
+        return {}
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as conn:
+            rows = conn.execute("SELECT product_id, content_hash, embedding FROM product_embeddings WHERE model = ?",
+                                [model]).fetchall()
+    except duckdb.Error:  # no such table yet, or a writer holds the file: embed instead
+        return {}
+    return {(pid, digest): np.asarray(vector, dtype=np.float32) for pid, digest, vector in rows}
+
+
+def plan_clusters(products: pd.DataFrame, embedder, stored: dict | None = None) -> dict[str, dict[str, list[str]]]:
+    """category -> signature -> member ids, exactly as the pipeline clusters them. Vectors the
+    warehouse already holds for the same content are reused (the embedding model is the slow
+    part: loading it and encoding a whole catalog took most of `pkg-recordings`' time)."""
+    stored = stored or {}
     plan = {}
     for category, group in products.sort_values("product_id").groupby("category", sort=True):
-        vectors = embedder.encode([product_embedding_text(t, p) for t, p in zip(group["title"], group["category_path"])])
-        plan[category] = cluster_products(group["product_id"].tolist(), np.asarray(vectors), CLUSTER_TARGET_SIZE,
-                                          CLUSTER_SEED)
+        keys = list(zip(group["product_id"], group["content_hash"]))
+        todo = [i for i, key in enumerate(keys) if key not in stored]
+        texts = [product_embedding_text(t, p) for t, p in zip(group["title"], group["category_path"])]
+        fresh = dict(zip(todo, embedder.encode([texts[i] for i in todo]))) if todo else {}
+        vectors = np.asarray([fresh[i] if i in fresh else stored[key] for i, key in enumerate(keys)])
+        plan[category] = cluster_products(group["product_id"].tolist(), vectors, CLUSTER_TARGET_SIZE, CLUSTER_SEED)
     return plan
 
 
-def needed_recordings(products: pd.DataFrame, embedder) -> list[NeededRecording]:
+def needed_recordings(products: pd.DataFrame, embedder, stored: dict | None = None) -> list[NeededRecording]:
     needed = [
         NeededRecording(FACTOR_PROMPTS[f].name, f"{pid}/{f}", FACTOR_PROMPTS[f].version, category)
         for pid, category in zip(products["product_id"], products["category"]) for f in FACTORS
     ]
-    for category, clusters in plan_clusters(products, embedder).items():
+    for category, clusters in plan_clusters(products, embedder, stored).items():
         for signature, members in sorted(clusters.items()):
             needed.append(NeededRecording(CLUSTER_PROMPT.name, f"cluster/{signature}", CLUSTER_PROMPT.version,
                                           category, tuple(members)))

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-import pkg_assets  # noqa: F401  (sets the offline environment defaults first)
+# Failing LLM steps here are deliberate: no step retries with minutes of back-off (read when
+# the definitions load; test_automation checks the production default in a fresh process).
+os.environ["PKG_LLM_STEP_RETRIES"] = "0"
+
+import pkg_assets  # noqa: E402,F401  (sets the offline environment defaults first)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
@@ -16,7 +20,7 @@ GIFTCARDS = SHARED_DATA / "amazon-giftcards"
 
 _PIPELINE_VARS = ("PKG_DATA_DIR", "PKG_CATALOG_PATH", "PKG_CATALOG_FORMAT", "PKG_CATALOG_COLUMNS",
                   "PKG_INTERACTIONS_PATH", "PKG_CATEGORY_LEVEL", "PKG_LLM_MODEL", "PKG_LLM_API_BASE",
-                  "PKG_WAREHOUSE", "PKG_SNAPSHOT", "PKG_REPLAY_RECORDINGS")
+                  "PKG_WAREHOUSE", "PKG_SNAPSHOT", "PKG_REPLAY_RECORDINGS", "PKG_REPLAY_STRICT", "PKG_SQL_DIR")
 
 
 @pytest.fixture(autouse=True)

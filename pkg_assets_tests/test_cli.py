@@ -5,7 +5,7 @@ import time
 
 from pkg_assets.cli import demo_main
 from pkg_assets_tests.conftest import _env
-from pkg_assets_tests.fake_llm_server import FakeLLMServer
+from pkg_assets.fake_llm import FakeLLMServer
 
 
 def _shop(tmp_path):

@@ -15,3 +15,39 @@ def test_demo_recordings_are_complete_and_current():
     assert len(needed) == 122 * 6 + len(clusters) and clusters
     missing, stale = audit(needed, [Path(settings.DEMO_RECORDINGS)])
     assert missing == [] and stale == [], "re-record: python -m pkg_assets.data.demo.authoring"
+
+
+def test_pkg_recordings_reuses_the_warehouse_vectors_and_fails_on_a_stale_recording(demo_run, tmp_path, monkeypatch,
+                                                                                     capsys):
+    import json
+
+    from pkg_assets.cli import recordings_main
+    from pkg_assets.recordings import plan_clusters, stored_embeddings
+
+    products = CatalogResource().read_products().products
+    embedder = EmbedderResource()
+    stored = stored_embeddings(demo_run.warehouse, embedder.model_name)
+    assert len(stored) == len(products)
+
+    class Counting:
+        calls = 0
+
+        def encode(self, texts):
+            Counting.calls += 1
+            return embedder.encode(texts)
+
+    # the plan from the stored vectors is the plan from embedding, and embeds nothing
+    assert plan_clusters(products, Counting(), stored) == plan_clusters(products, embedder)
+    assert Counting.calls == 0
+
+    monkeypatch.setenv("PKG_DATA_DIR", demo_run.env["PKG_DATA_DIR"])
+    assert recordings_main([]) == 0
+    assert "missing: 0  stale: 0" in capsys.readouterr().out
+
+    record = json.loads(Path(settings.DEMO_RECORDINGS).read_text().splitlines()[0])
+    stale = tmp_path / "stale.jsonl"  # one answer recorded for an older prompt (later files override)
+    stale.write_text(json.dumps(record | {"prompt_version": record["prompt_version"][:-4] + "0000"}) + "\n")
+    monkeypatch.setenv("PKG_REPLAY_RECORDINGS", str(stale))
+    assert recordings_main([]) == 1
+    out, err = capsys.readouterr()
+    assert f"stale    {record['prompt']}" in out and "stale: 1" in out and "missing or stale" in err

@@ -1,8 +1,8 @@
 """Versioned prompt templates (jinja2 files in `pkg_assets/prompts/`).
 
-A template's version is the hash of the files it is rendered from, so editing a prompt
-changes the `code_version` of exactly the assets that use it, and the Dagster UI marks
-them stale. Catalog text is fenced in `<product_data>` as JSON (`tojson` escapes `<`, `>`
+A template's version is the hash of the files it is rendered from; it is part of the
+derived `code_version` (defs/versions.py) of exactly the assets that use it, so editing a
+prompt marks them stale in the Dagster UI. Catalog text is fenced in `<product_data>` as JSON (`tojson` escapes `<`, `>`
 and `&`, so seller text cannot close the fence).
 """
 
@@ -61,12 +61,6 @@ FACTOR_PROMPTS: dict[str, PromptTemplate] = {
 }
 CLUSTER_PROMPT = PromptTemplate("cluster_collective", "cluster_collective.j2")
 VERIFIER_PROMPT = PromptTemplate("verify_relation", "verify_relation.j2", system="system_verifier.j2")
-
-
-def code_version(*templates: PromptTemplate, salt: str = "") -> str:
-    """One asset code_version from the prompt versions it uses (plus a code salt)."""
-    joined = "|".join(sorted(t.version for t in templates)) + "|" + salt
-    return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
 def input_hash(payload: dict) -> str:

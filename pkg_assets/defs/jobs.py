@@ -6,7 +6,8 @@ The pipeline runs in three steps because resolution searches the whole catalog:
    the gate, collective knowledge;
 3. `graph_job`: behaviour mining, the fused graph, the snapshot, evaluation, personalisation.
 `category_rebuild_job` runs steps 1-2 for one category; the nightly schedule runs it for
-every registered category, then `graph_job` rebuilds and republishes the graph.
+every registered category. The graph's assets republish by dependency once those runs have
+landed (defs/automation.py); `graph_job` runs step 3 by hand or from the CLI.
 """
 
 
@@ -52,13 +53,7 @@ def nightly_category_rebuild(context: dg.ScheduleEvaluationContext):
                             partition_key=category)
 
 
-@dg.schedule(job=graph_job, cron_schedule="0 5 * * *", execution_timezone="UTC",
-             description="Nightly, after the category rebuilds: fuse and publish the graph.")
-def nightly_graph_publish(context: dg.ScheduleEvaluationContext):
-    return dg.RunRequest(run_key=f"{context.scheduled_execution_time:%Y-%m-%d}")
-
-
-SCHEDULES = [nightly_category_rebuild, nightly_graph_publish]
+SCHEDULES = [nightly_category_rebuild]
 
 observe_catalog_job = dg.define_asset_job("observe_catalog_job", dg.AssetSelection.assets("catalog_source"),
                                           executor_def=dg.in_process_executor,

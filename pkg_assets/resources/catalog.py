@@ -7,6 +7,7 @@ table); `CatalogResource.from_env` reads them once, so the UI, the CLI and sched
 from __future__ import annotations
 
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 import dagster as dg
@@ -14,6 +15,7 @@ from pydantic import Field
 
 from pkg_assets import settings
 from pkg_assets.core import catalog as core_catalog
+from pkg_assets.core.code_identity import fingerprint
 from pkg_assets.core.readers import ReaderOptions
 
 
@@ -103,6 +105,14 @@ class CatalogResource(dg.ConfigurableResource):
             max_price=self.max_price,
             ts_format=self.ts_format,
         )
+
+    def result_identity(self) -> dict:
+        """The reader settings and the reader code (part of the code version of `products`
+        and `interactions`, whose functions reach the readers only through this resource).
+        The files themselves are `catalog_source`'s data version: a changed file marks its
+        readers stale as new upstream data, a changed setting or reader as new code."""
+        return {"format": self.format, **asdict(self.options()),
+                "readers": [fingerprint(core_catalog.load_products), fingerprint(core_catalog.load_interactions)]}
 
     def source(self) -> core_catalog.CatalogSource:
         return core_catalog.resolve_source(self.path, self.format, self.interactions_path)

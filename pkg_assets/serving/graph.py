@@ -25,11 +25,16 @@ import duckdb
 from pkg_assets import settings
 
 ANY_RELATION = "*"
+MAX_K = 200  # pkg_topk keeps at most this many neighbours per (product, relation)
 CHUNK = 16_384  # rows turned into Python objects between two chances for other threads to run
 
 
 class UnknownProduct(KeyError):
     """The product is not a node of the served graph."""
+
+
+class InvalidQuery(ValueError):
+    """A `k` or relation the graph cannot answer: the Python API raises it, HTTP answers 400."""
 
 
 @dataclass(frozen=True)
@@ -101,9 +106,15 @@ class ServedGraph:
         self.relations = sorted(self.rows)
 
     def related(self, product_id: str, k: int = 10, relation: str | None = None) -> list[tuple[str, float]]:
-        """Top-k related products as (product_id, weight), best first; any relation by default."""
+        """Top-k related products as (product_id, weight), best first; any relation by default.
+        Raises `InvalidQuery` for a `k` outside 1..MAX_K (or not an int) or a relation this
+        graph does not have, `UnknownProduct` for a product it does not have."""
+        if type(k) is not int or not 1 <= k <= MAX_K:  # type(): True is an int, and not a k
+            raise InvalidQuery(f"k must be an integer between 1 and {MAX_K}, not {k!r}")
         by_product = self.rows.get(relation or ANY_RELATION)
-        packed = None if by_product is None else by_product.get(product_id)
+        if by_product is None:
+            raise InvalidQuery(f"unknown relation; this graph has {self.relations}")  # never echoed: HTTP says it
+        packed = by_product.get(product_id)
         if packed is None:
             if product_id not in self.product_ids:
                 raise UnknownProduct(product_id)

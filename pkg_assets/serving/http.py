@@ -23,6 +23,7 @@ import argparse
 import gc
 import ipaddress
 import json
+import logging
 import os
 import secrets
 import sys
@@ -33,9 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pkg_assets.serving.graph import GraphService, UnknownProduct
-
-MAX_K = 200
+from pkg_assets.serving.graph import MAX_K, GraphService, InvalidQuery, UnknownProduct
 
 
 def _json(payload, status_code: int = 200) -> Response:
@@ -60,13 +59,11 @@ def make_app(service: GraphService, reload_token: str | None = None) -> Starlett
             k = int(request.query_params.get("k", 10))
         except ValueError:
             return _json({"error": "k must be an integer"}, 400)
-        if not 1 <= k <= MAX_K:
-            return _json({"error": f"k must be between 1 and {MAX_K}"}, 400)
         relation = request.query_params.get("relation")
-        if relation and relation != "*" and relation not in graph.relations:
-            return _json({"error": "unknown relation", "relations": graph.relations}, 400)
         try:
-            found = graph.related(product_id, k, relation)
+            found = graph.related(product_id, k, relation or None)
+        except InvalidQuery as exc:  # the Python API's own check: one rule for both
+            return _json({"error": str(exc).split(";")[0], "relations": graph.relations}, 400)
         except UnknownProduct:
             return _json({"error": "unknown product"}, 404)  # never echo what the client sent
         return _json({"product_id": product_id, "relation": relation or "*", "published_at": str(graph.published_at),
@@ -123,6 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reload-token", default=os.environ.get("PKG_SERVE_RELOAD_TOKEN") or None,
                         help="token POST /reload must send as 'Authorization: Bearer <token>' "
                         "(default PKG_SERVE_RELOAD_TOKEN; without one, only loopback clients may reload)")
+    parser.add_argument("--access-log", action="store_true", default=os.environ.get("PKG_SERVE_ACCESS_LOG") == "1",
+                        help="log every request (client, method, path, status) to stdout (default PKG_SERVE_ACCESS_LOG=1)")
     args = parser.parse_args(argv)
     # The event loop asks for the GIL at every socket operation; while a reload builds the next
     # graph in a worker thread, Python's default 5 ms switch interval would make each request
@@ -135,5 +134,13 @@ def main(argv: list[str] | None = None) -> None:
     gc.freeze()
     if args.watch_seconds > 0:
         service.watch(args.watch_seconds)
-    print(f"pkg-serve: {service.graph.info()}", flush=True)
-    uvicorn.run(make_app(service, args.reload_token), host=args.host, port=args.port, log_level="warning")
+    print(f"pkg-serve: serving {service.graph.info()}", flush=True)
+    print(f"pkg-serve: listening on http://{args.host}:{args.port} (GET /related/<id>, /explain/<src>/<dst>, "
+          f"/health; access log {'on' if args.access_log else 'off: --access-log'})", flush=True)
+    # Warnings and errors only from uvicorn itself (the lines above say where it listens); the
+    # access log, when asked for, at info level on its own logger.
+    config = uvicorn.Config(make_app(service, args.reload_token), host=args.host, port=args.port,
+                            log_level="warning", access_log=args.access_log)
+    if args.access_log:
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    uvicorn.Server(config).run()

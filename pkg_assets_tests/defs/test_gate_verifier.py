@@ -6,7 +6,7 @@ import dagster as dg
 import duckdb
 
 from pkg_assets_tests.conftest import _env
-from pkg_assets_tests.fake_llm_server import FakeLLMServer
+from pkg_assets.fake_llm import FakeLLMServer
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 GATE = {dg.AssetKey("validated_relations"), dg.AssetKey("rejected_relations")}

@@ -14,7 +14,7 @@ import pytest
 
 from pkg_assets.core.models import LLM_RELATIONS
 from pkg_assets_tests.conftest import PROJECT_DIR, _env
-from pkg_assets_tests.fake_llm_server import FakeLLMServer
+from pkg_assets.fake_llm import FakeLLMServer
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 

@@ -232,3 +232,23 @@ def test_graph_evaluation_reports_every_recommender_at_10_and_20(demo_run):
     assert set(found) == {(r, m, k) for r in recommenders for m in ("recall", "ndcg") for k in (10, 20)}
     assert all(0 <= v <= 1 for v in found.values())
     assert found[("graph_fused", "ndcg", 10)] > found[("popularity", "ndcg", 10)]
+
+
+def _image(metadata_value) -> bytes:
+    import base64
+    import re
+
+    found = re.search(r"\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", metadata_value.value)
+    assert found, metadata_value.value[:200]
+    return base64.b64decode(found.group(1))
+
+
+def test_the_asset_pages_carry_charts_the_ui_renders(demo_run):
+    """graph_evaluation: the table and the recommenders side by side; validated_relations: gate
+    scores accepted/rejected and acceptance by relation. PNG images in markdown metadata."""
+    evaluation = _latest(demo_run, "graph_evaluation").asset_materialization.metadata
+    assert evaluation["results"].value.startswith("| recommender |")
+    gate = _latest(demo_run, "validated_relations", "Coffee & Tea").asset_materialization.metadata
+    for chart in (evaluation["results_chart"], gate["gate_scores"], gate["acceptance_by_relation"]):
+        png = _image(chart)
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and 3_000 < len(png) < 200_000

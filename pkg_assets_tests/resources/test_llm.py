@@ -190,3 +190,40 @@ def test_a_long_batch_reports_progress_with_rate_and_time_left(conn, tmp_path, m
     assert progress_lines and progress_lines[-1].startswith("LLM progress: 4/4 answered, 0 failed, 0 in flight")
     assert "calls/s" in progress_lines[-1]
     assert "LLM progress: 4/4 answered" in capsys.readouterr().err  # and on the console, for the CLI
+
+
+def test_a_recording_made_for_another_prompt_version_warns_and_strict_mode_refuses_it(conn, tmp_path):
+    path = _recordings(tmp_path / "r.jsonl", PRODUCTS)
+    lines = path.read_text().splitlines()
+    old = json.loads(lines[1]) | {"prompt_version": "factor_complements@0123456789ab"}  # recorded for an older prompt
+    path.write_text("\n".join([lines[0], json.dumps(old), *lines[2:]]) + "\n")
+
+    with pytest.raises(LLMConfigurationError, match="PKG_REPLAY_STRICT=1 refuses") as refused:
+        LLMResource(recordings=[str(path)], replay_strict=True).ask(conn, _requests())
+    assert "product P1: recorded for factor_complements@0123456789ab" in str(refused.value)
+    assert conn.execute("SELECT count(*) FROM llm_calls").fetchall() == [(0,)]  # refused before any call
+
+    warnings = []
+
+    class Log:
+        def warning(self, message):
+            warnings.append(message)
+
+        def info(self, message):
+            pass
+
+    results, stats = LLMResource(recordings=[str(path)]).ask(conn, _requests(), log=Log())
+    assert all(r.status == "ok" for r in results) and stats.replay_stale == 1
+    metadata = stats.as_metadata()
+    assert metadata["llm_replay_stale"] == 1 and "product P1" in metadata["llm_replay_stale_examples"].value
+    assert any("another version of their prompt" in w and "PKG_REPLAY_STRICT=1" in w for w in warnings)
+
+
+def test_the_replay_model_is_named_after_its_recordings(monkeypatch, tmp_path):
+    assert LLMResource.from_env().model == "replay/demo"
+    monkeypatch.setenv("PKG_REPLAY_RECORDINGS", str(tmp_path / "fragrance.jsonl"))
+    assert LLMResource.from_env().model == "replay/fragrance"
+    monkeypatch.setenv("PKG_REPLAY_STRICT", "1")
+    assert LLMResource.from_env().replay_strict
+    monkeypatch.setenv("PKG_LLM_MODEL", "openai/gpt-4o-mini")
+    assert LLMResource.from_env().model == "openai/gpt-4o-mini"

@@ -10,7 +10,9 @@ import duckdb
 import httpx
 import pytest
 
-from pkg_assets.serving import GraphService, ServedGraph, UnknownProduct
+from starlette.testclient import TestClient
+
+from pkg_assets.serving import MAX_K, GraphService, InvalidQuery, ServedGraph, UnknownProduct
 from pkg_assets.serving.http import make_app
 
 
@@ -86,6 +88,25 @@ def serving(service: GraphService):
 def test_http_endpoint(snapshot):
     with serving(GraphService(snapshot)) as url, httpx.Client(base_url=url) as client:
         _check_endpoint(client, snapshot)
+
+
+def test_the_python_api_refuses_what_http_refuses(snapshot):
+    """A bad k or relation is an error in Python as over HTTP, never a silent empty or
+    truncated answer (k=-1 used to slice the list from the wrong end)."""
+    graph = GraphService(snapshot).graph
+    for bad_k in (0, -1, MAX_K + 1, 2.5, True, "10"):
+        with pytest.raises(InvalidQuery, match="k must be an integer"):
+            graph.related("D0011", bad_k)
+    with pytest.raises(InvalidQuery, match="unknown relation"):
+        graph.related("D0011", 5, "enemy")
+    assert len(graph.related("D0011", MAX_K)) == len(_topk(snapshot, "D0011"))
+    assert graph.related("D0011", 5, "*") == graph.related("D0011", 5)
+    with TestClient(make_app(GraphService(snapshot))) as client:
+        for bad_k in ("0", "-1", str(MAX_K + 1)):
+            response = client.get("/related/D0011", params={"k": bad_k})
+            assert response.status_code == 400 and "k must be an integer" in response.json()["error"]
+        response = client.get("/related/D0011", params={"relation": "<script>"})
+        assert response.status_code == 400 and "<script>" not in response.text
 
 
 def _check_endpoint(client, snapshot):
@@ -210,3 +231,28 @@ def test_lookups_are_served_while_a_reload_is_loading(snapshot):
         lookup_answered.set()
         reloader.join(30)
     assert outcome == {"lookup": 200, "reload": 200}
+
+
+def test_pkg_serve_says_where_it_listens_and_logs_requests_when_asked(snapshot):
+    import subprocess
+    import sys
+
+    port = _free_port()
+    command = [sys.executable, "-c", "from pkg_assets.serving.http import main; main()", "--snapshot", str(snapshot),
+               "--port", str(port), "--watch-seconds", "0", "--access-log"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [process.stdout.readline() for _ in range(2)]
+        assert lines[1].startswith(f"pkg-serve: listening on http://127.0.0.1:{port}"), lines
+        deadline = time.time() + 30
+        while True:
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/related/D0011?k=3").status_code == 200
+                break
+            except httpx.ConnectError:
+                assert time.time() < deadline and process.poll() is None
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        stdout, _ = process.communicate(timeout=30)
+    assert '"GET /related/D0011?k=3 HTTP/1.1" 200' in stdout  # uvicorn's access log: stdout

@@ -4,6 +4,7 @@
 import dagster as dg
 from pydantic import Field
 
+from pkg_assets.defs.automation import GRAPH_AUTOMATION
 from pkg_assets.defs.catalog.assets import interactions
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.resources.warehouse import WarehouseResource, replace_table, sql_text
@@ -22,10 +23,10 @@ def mine_behavior(conn, source_sql: str, window: int, min_support: int) -> str:
 
 @dg.asset(
     group_name="behavior",
+    automation_condition=GRAPH_AUTOMATION,
     deps=[interactions],
     kinds={"duckdb"},
     pool="duckdb",
-    code_version="behavior_edges-1",
     description="co_purchased (users with both items within a window; support, lift, Jaccard) and "
     "next_item (P(next | item)) edges. Cost grows with interactions x window, not with pairs of products.",
 )

@@ -11,8 +11,9 @@ from pkg_assets.core.clustering import CLUSTER_SEED, CLUSTER_TARGET_SIZE, cluste
 from pkg_assets.core.extraction import parse_cluster_answer
 from pkg_assets.core.gate import has_injection
 from pkg_assets.core.models import CONCEPT_KIND_BY_RELATION, CONCEPT_RELATIONS, ClusterAnswer
-from pkg_assets.core.prompts import CLUSTER_PROMPT, cluster_prompt_input, code_version
+from pkg_assets.core.prompts import CLUSTER_PROMPT, cluster_prompt_input
 from pkg_assets.core.resolve import concept_id, concept_key
+from pkg_assets.defs.automation import LLM_RETRY
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.defs.partitions import category_partitions
 from pkg_assets.defs.resolution.assets import product_embeddings
@@ -27,7 +28,6 @@ from pkg_assets.resources.warehouse import WarehouseResource, replace_partition,
     deps=[product_embeddings],
     kinds={"duckdb", "scikit-learn"},
     pool="duckdb",
-    code_version=f"product_clusters-k{CLUSTER_TARGET_SIZE}-s{CLUSTER_SEED}",
     description=f"Seeded k-means over product embeddings, about {CLUSTER_TARGET_SIZE} products per "
     "cluster. Deterministic, so the same catalog asks the same cluster prompts.",
 )
@@ -67,7 +67,7 @@ class CollectiveConfig(dg.Config):
     deps=[product_clusters, "concepts", "resolved_relations"],
     kinds={"duckdb", "litellm"},
     pool="llm",
-    code_version=code_version(CLUSTER_PROMPT, salt="cluster_knowledge-2"),
+    retry_policy=LLM_RETRY,
     description="One LLM call per cluster: the group's theme and the occasions, audiences and "
     "usages that hold for its members (propagated to every member in pkg_edges).",
 )
@@ -160,7 +160,6 @@ def cluster_knowledge(context: dg.AssetExecutionContext, config: CollectiveConfi
     deps=["validated_relations", cluster_knowledge],
     kinds={"duckdb", "sentence_transformers"},
     pool="duckdb",
-    code_version="knowledge_vectors-1",
     description="Per product, an embedding of its accepted knowledge (individual + collective) "
     "as text — a feature for downstream recommendation models.",
 )

@@ -20,7 +20,9 @@ from pkg_assets.core.recommend import (
     popularity_recommender,
     with_reverse,
 )
+from pkg_assets.defs.automation import GRAPH_AUTOMATION
 from pkg_assets.defs.behavior.assets import mine_behavior
+from pkg_assets.defs.charts import recommenders_chart
 from pkg_assets.defs.graph.assets import pkg_edges
 from pkg_assets.core.gate import GateConfig
 from pkg_assets.defs.resolution.assets import load_catalog_index
@@ -122,6 +124,7 @@ def regate(conn: duckdb.DuckDBPyConnection, gate: GateConfig, verdicts: dict) ->
 
 @dg.asset(
     group_name="evaluation",
+    automation_condition=GRAPH_AUTOMATION,
     deps=[pkg_edges, "interactions"],
     kinds={"duckdb", "pandas"},
     pool="duckdb",
@@ -194,6 +197,7 @@ def graph_evaluation(context: dg.AssetExecutionContext, config: GraphEvaluationC
         "test_users": len(test),
         "evaluation_graph_edges": len(edges),
         "results": dg.MetadataValue.md(md),
+        "results_chart": recommenders_chart(frame, list(recommenders)),
         **{f"{name}_ndcg10": round(float(table.loc[name, ("ndcg", 10)]), 4) for name in recommenders},
         **{f"{name}_ndcg10_knowledge_users": round(float(v), 4) for name, v in frame[
             (frame["segment"] == "knowledge") & (frame["metric"] == "ndcg") & (frame["k"] == 10)].set_index(

@@ -11,7 +11,8 @@ from pydantic import Field
 
 from pkg_assets.core.extraction import parse_factor_answer, relation_rows
 from pkg_assets.core.models import FACTORS, FactorAnswer
-from pkg_assets.core.prompts import FACTOR_PROMPTS, code_version, product_prompt_input
+from pkg_assets.core.prompts import FACTOR_PROMPTS, product_prompt_input
+from pkg_assets.defs.automation import LLM_RETRY
 from pkg_assets.defs.catalog.assets import products
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.defs.partitions import category_partitions
@@ -47,7 +48,7 @@ class ExtractionConfig(dg.Config):
         if not raw:
             return None
         if not raw.isdigit():
-            raise dg.Failure(f"PKG_LLM_MAX_PRODUCTS={raw!r} is not a whole number")
+            raise dg.Failure(f"PKG_LLM_MAX_PRODUCTS={raw!r} is not a whole number", allow_retries=False)
         return int(raw)
 
 
@@ -67,7 +68,7 @@ def factor_requests(product_rows: list[dict], factors: list[str], category: str,
     """
     unknown = set(factors) - set(FACTORS)
     if unknown:
-        raise dg.Failure(f"unknown factor(s) {sorted(unknown)}; known: {list(FACTORS)}")
+        raise dg.Failure(f"unknown factor(s) {sorted(unknown)}; known: {list(FACTORS)}", allow_retries=False)
     requests = []
     for product in product_rows:
         prompt_input = product_prompt_input(product)
@@ -98,7 +99,7 @@ def factor_of(request: LLMRequest) -> str:
     deps=[products],
     kinds={"duckdb", "litellm"},
     pool="llm",
-    code_version=code_version(*FACTOR_PROMPTS.values(), salt="llm_relations-1"),
+    retry_policy=LLM_RETRY,
     description="Relations proposed by the LLM for each product, one factorization prompt per "
     "factor (complements, consumables, substitutes, occasions, audience, usage). Every call is "
     "in the `llm_calls` ledger first; identical calls are answered from it.",

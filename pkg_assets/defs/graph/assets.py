@@ -11,6 +11,7 @@ import dagster as dg
 from pydantic import Field
 
 from pkg_assets import settings
+from pkg_assets.defs.automation import GRAPH_AUTOMATION, SNAPSHOT_FRESHNESS
 from pkg_assets.defs.behavior.assets import behavior_edges
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.resources.warehouse import WarehouseResource, replace_table, scalar, sql_text
@@ -24,6 +25,7 @@ SNAPSHOT_ORDER = {"pkg_nodes": "node_id", "pkg_edges": "src_id, relation, dst_id
 
 @dg.asset(
     group_name="graph",
+    automation_condition=GRAPH_AUTOMATION,
     deps=["products", "concepts", "validated_relations", "cluster_knowledge"],
     kinds={"duckdb"},
     pool="duckdb",
@@ -39,6 +41,7 @@ def pkg_nodes(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 @dg.asset(
     group_name="graph",
+    automation_condition=GRAPH_AUTOMATION,
     deps=["validated_relations", "cluster_knowledge", "product_clusters", behavior_edges, pkg_nodes],
     kinds={"duckdb"},
     pool="duckdb",
@@ -64,6 +67,7 @@ class TopKConfig(dg.Config):
 
 @dg.asset(
     group_name="graph",
+    automation_condition=GRAPH_AUTOMATION,
     deps=[pkg_edges],
     kinds={"duckdb"},
     pool="duckdb",
@@ -142,6 +146,8 @@ class SnapshotConfig(dg.Config):
 
 @dg.asset(
     group_name="graph",
+    automation_condition=GRAPH_AUTOMATION,
+    freshness_policy=SNAPSHOT_FRESHNESS,
     deps=[pkg_nodes, pkg_edges, pkg_topk],
     kinds={"duckdb"},
     pool="duckdb",

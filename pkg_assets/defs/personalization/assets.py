@@ -5,6 +5,7 @@ import dagster as dg
 from pydantic import Field
 
 from pkg_assets.core.personalization import kg_context, relation_preferences
+from pkg_assets.defs.automation import GRAPH_AUTOMATION
 from pkg_assets.defs.graph.assets import pkg_edges, pkg_nodes
 from pkg_assets.defs.metadata import preview
 from pkg_assets.resources.warehouse import WarehouseResource, replace_table
@@ -12,6 +13,7 @@ from pkg_assets.resources.warehouse import WarehouseResource, replace_table
 
 @dg.asset(
     group_name="personalization",
+    automation_condition=GRAPH_AUTOMATION,
     deps=[pkg_edges, "interactions"],
     kinds={"duckdb", "pandas"},
     pool="duckdb",
@@ -40,6 +42,7 @@ class ContextConfig(dg.Config):
 
 @dg.asset(
     group_name="personalization",
+    automation_condition=GRAPH_AUTOMATION,
     deps=[user_preferences, pkg_nodes, pkg_edges],
     kinds={"duckdb", "pandas"},
     pool="duckdb",

@@ -41,7 +41,6 @@ def _now():
     deps=[products],
     kinds={"duckdb", "sentence_transformers"},
     pool="duckdb",
-    code_version="product_embeddings-2",
     description="Normalised sentence embeddings of product titles (all-MiniLM-L6-v2). Only new or "
     "changed products (by content hash) are re-embedded.",
 )
@@ -127,12 +126,12 @@ def break_ties(conn, heads: list[str | None], links: list[ProductLink],
     pool="duckdb",
     specs=[
         dg.AssetSpec("resolved_relations", kinds={"duckdb", "usearch"},
-                     deps=[llm_relations, product_embeddings, interactions], code_version="resolution-3",
+                     deps=[llm_relations, product_embeddings, interactions],
                      description="Every LLM relation with its tail linked to a catalog product (ANN + "
                      "lexical + head affinity; ties between listings settled by what customers bought with the "
                      "head), a canonical concept, or left unresolved — with the score, the reason and the top "
                      "candidates."),
-        dg.AssetSpec("concepts", kinds={"duckdb"}, deps=[llm_relations], code_version="resolution-2",
+        dg.AssetSpec("concepts", kinds={"duckdb"}, deps=[llm_relations],
                      description="Canonical concept nodes (occasions, audiences, usages) with every "
                      "surface form merged into them."),
     ],
@@ -224,7 +223,6 @@ class DuplicateConfig(dg.Config):
     deps=[product_embeddings],
     kinds={"duckdb", "usearch"},
     pool="duckdb",
-    code_version="product_duplicates-1",
     description="Products of this category that look like another listing of the same item anywhere in the "
     "catalog (near-identical embedding and title, compatible brand). Reported for review, never merged.",
 )

@@ -12,8 +12,9 @@ from pkg_assets.core.extraction import parse_answer
 from pkg_assets.core.gate import GateConfig, aggregate_proposals, behaviour_by_pair, borderline, judge_edges
 from pkg_assets.core.models import VerifierAnswer
 from pkg_assets.core.resolve import product_traits
-from pkg_assets.core.prompts import VERIFIER_PROMPT, code_version, verifier_prompt_input
+from pkg_assets.core.prompts import VERIFIER_PROMPT, verifier_prompt_input
 from pkg_assets.defs.catalog.assets import interactions
+from pkg_assets.defs.charts import acceptance_by_relation_chart, gate_score_chart
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.defs.partitions import category_partitions
 from pkg_assets.defs.resolution.assets import load_catalog_index, product_embeddings
@@ -116,19 +117,15 @@ def judge_partition(inputs: GateInputs, gate: GateConfig, verdicts: dict | None 
                        inputs.descriptions, gate, inputs.titles, verdicts, traits=inputs.traits)
 
 
-# The verifier's prompt is part of the gate: editing it marks the gate stale.
-GATE_CODE_VERSION = code_version(VERIFIER_PROMPT, salt="gate-5")
-
-
 @dg.multi_asset(
     group_name="validation",
     partitions_def=category_partitions,
     pool="duckdb",
     specs=[
-        dg.AssetSpec("validated_relations", kinds={"duckdb"}, code_version=GATE_CODE_VERSION,
+        dg.AssetSpec("validated_relations", kinds={"duckdb"},
                      deps=["resolved_relations", product_embeddings, interactions],
                      description="LLM edges that passed the hallucination gate, with every signal."),
-        dg.AssetSpec("rejected_relations", kinds={"duckdb"}, code_version=GATE_CODE_VERSION,
+        dg.AssetSpec("rejected_relations", kinds={"duckdb"},
                      deps=["resolved_relations", product_embeddings, interactions],
                      description="LLM edges the gate rejected: every signal kept, plus the reasons."),
     ],
@@ -161,6 +158,8 @@ def hallucination_gate(context: dg.AssetExecutionContext, config: GateRunConfig,
         "gate_config": dg.MetadataValue.json(gate.model_dump()),
         **verifier_metadata,
         "accepted_by_relation": counts_table(accepted["relation"], "relation"),
+        **({"gate_scores": gate_score_chart(gated, gate.accept_threshold),
+            "acceptance_by_relation": acceptance_by_relation_chart(gated)} if len(gated) else {}),
         "preview": preview(accepted.sort_values("gate_score", ascending=False),
                            ["head_id", "relation", "tail_mention", "tail_id", "gate_score"]),
     })

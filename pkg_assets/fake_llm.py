@@ -1,4 +1,11 @@
-"""A local fake OpenAI-compatible chat server for tests and benchmarks.
+"""A local fake OpenAI-compatible chat server: try a catalog end to end without paying, and
+drive tests and benchmarks through litellm's real HTTP path.
+
+    .venv/bin/python -m pkg_assets.fake_llm --port 8001 [--latency-s 0.2] [--p-429 0.05] ...
+    PKG_LLM_MODEL=openai/fake PKG_LLM_API_BASE=http://127.0.0.1:8001/v1 .venv/bin/pkg-demo --catalog ...
+
+Its answers are made up from the product titles (see `fake_answer`): the pipeline runs every
+stage for real, but the knowledge is not knowledge.
 
 Extraction talks to it through litellm's normal HTTP path (`openai/<name>` model with
 `api_base`), so retries, time-outs, parsing and the ledger are exercised for real. It
@@ -81,7 +88,7 @@ class FakeLLMServer:
     def __init__(self, latency_s: float = 0.0, p_429: float = 0.0, p_500: float = 0.0,
                  p_timeout: float = 0.0, p_malformed: float = 0.0, timeout_sleep_s: float = 5.0,
                  seed: int = 0, retry_after_s: float = 0.05, p_empty_choices: float = 0.0,
-                 p_deep_json: float = 0.0, p_401: float = 0.0):
+                 p_deep_json: float = 0.0, p_401: float = 0.0, port: int = 0):
         self.latency_s = latency_s
         self.p_429, self.p_500, self.p_timeout, self.p_malformed = p_429, p_500, p_timeout, p_malformed
         self.p_empty_choices, self.p_deep_json, self.p_401 = p_empty_choices, p_deep_json, p_401
@@ -96,6 +103,7 @@ class FakeLLMServer:
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self.requested_port = port  # 0: a free one
         self.port: int | None = None
 
     @property
@@ -179,7 +187,7 @@ class FakeLLMServer:
             app.router.add_post("/chat/completions", self._chat)
             self._runner = web.AppRunner(app, access_log=None)
             self._loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
+            site = web.TCPSite(self._runner, "127.0.0.1", self.requested_port, backlog=1024)
             self._loop.run_until_complete(site.start())
             self.port = site._server.sockets[0].getsockname()[1]
             self._ready.set()
@@ -204,3 +212,30 @@ class FakeLLMServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m pkg_assets.fake_llm",
+                                     description="A fake OpenAI-compatible chat server on 127.0.0.1 (answers made up "
+                                     "from product titles; faults on request).")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--latency-s", type=float, default=0.0, help="seconds per answer")
+    for fault in ("429", "500", "timeout", "malformed", "401"):
+        parser.add_argument(f"--p-{fault}", type=float, default=0.0, help=f"share of requests answered with {fault}")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    server = FakeLLMServer(latency_s=args.latency_s, p_429=args.p_429, p_500=args.p_500, p_timeout=args.p_timeout,
+                           p_malformed=args.p_malformed, p_401=args.p_401, seed=args.seed, port=args.port).start()
+    print(f"fake LLM listening on {server.base_url}: set PKG_LLM_MODEL=openai/fake "
+          f"PKG_LLM_API_BASE={server.base_url} (Ctrl-C stops it)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
