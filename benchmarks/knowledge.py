@@ -47,6 +47,7 @@ COLD_SHARE, COLD_SEEDS = 0.30, (0, 1, 2)
 # (both ways), title content, knowledge vectors, shared concepts. Chosen on the validation
 # item (`--tune`), never on the test item.
 BLEND = {"behaviour": 0.0, "llm_edges": 1.0, "content": 1.0, "knowledge": 1.0, "concepts": 1.0}
+RRF_DEPTH = 200  # reciprocal rank fusion reads each signal's top this many items
 
 
 def run_pipeline(instance, defs) -> dict[str, float]:
@@ -184,14 +185,25 @@ class ColdStartScores:
         return scores
 
     def blend(self, history: list[str], weights: dict[str, float]):
+        """Weighted sum of the signals, each normalised by its peak; with `weights["rrf"] = K`,
+        reciprocal rank fusion instead (each signal adds weight / (K + rank) to the items it
+        scores, rank 1 the best), which ignores how peaked a signal's scores are."""
+        import numpy as np
+
         signals = {"behaviour": lambda: self.walk(history, self.behaviour_neighbours),
                    "llm_edges": lambda: self.walk(history, self.knowledge_neighbours),
                    "content": lambda: self.content(history), "knowledge": lambda: self.knowledge(history),
                    "concepts": lambda: self.concepts(history)}
         total = self._zeros()
+        rrf = weights.get("rrf")
         for name, signal in signals.items():
             if weights.get(name):
                 scores = signal()
+                if rrf:
+                    scored = np.flatnonzero(scores > 0)
+                    order = scored[np.argsort(-scores[scored], kind="stable")][:RRF_DEPTH]
+                    total[order] += weights[name] / (rrf + np.arange(1, len(order) + 1))
+                    continue
                 peak = float(scores.max())
                 if peak > 0:
                     total += weights[name] * scores / peak
@@ -350,6 +362,10 @@ def tune(warehouse: Path, cold_only: bool = False) -> None:
         blends = {f"b{b}_l{g}_c{c}_k{k}_s{sh}": {"behaviour": b, "llm_edges": g, "content": c, "knowledge": k,
                                                   "concepts": sh}
                   for b, g, c, k, sh in itertools.product([0.0, 0.5], [1.0, 3.0], [0.5, 1.0], [1.0, 2.0], [0.5, 1.0])}
+        # reciprocal rank fusion of the same signals (K = 10 or 60, the usual constant)
+        blends |= {f"rrf{kk}_l{g}_c{c}_k{k}_s{sh}": {"rrf": kk, "llm_edges": g, "content": c, "knowledge": k,
+                                                      "concepts": sh}
+                   for kk, g, c, k, sh in itertools.product([10, 60], [1.0, 2.0], [1.0], [0.5, 1.0], [0.5, 1.0])}
         cold_start(conn, blends, split="validation")
 
 

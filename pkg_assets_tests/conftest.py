@@ -36,7 +36,8 @@ def requires(path: Path):
 
 
 class DemoRun:
-    """The demo pipeline materialised once in a temporary instance and data folder."""
+    """The demo pipeline materialised once in a temporary instance and data folder. The
+    instance is on disk (`dagster_home`), so a webserver can show it (test_ui_browser.py)."""
 
     def __init__(self, root: Path):
         import dagster as dg
@@ -45,9 +46,11 @@ class DemoRun:
         from pkg_assets.definitions import make_definitions
 
         self.root = root
+        self.dagster_home = root / "dagster_home"
+        self.dagster_home.mkdir()
         self.env = {"PKG_DATA_DIR": str(root / "data")}
         with _env(self.env):
-            self.instance = dg.DagsterInstance.ephemeral()
+            self.instance = dg.DagsterInstance.local_temp(tempdir=str(self.dagster_home))
             self.defs = make_definitions()
             self.figures = run_pipeline(self.instance, self.defs, log=lambda *_: None)
         self.warehouse = root / "data" / "warehouse.duckdb"

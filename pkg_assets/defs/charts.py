@@ -48,8 +48,9 @@ def recommenders_chart(frame: pd.DataFrame, order: list[str], segment: str = "al
     axis.set_xticks(np.arange(len(metrics)) + width * (len(order) - 1) / 2,
                     [f"{m.capitalize() if m == 'recall' else m.upper()}@{k}" for m, k in metrics])
     axis.set_ylabel("leave-last-out")
+    axis.set_ylim(0, max(axis.get_ylim()[1], 0.01) * 1.1)  # room for the bar labels
     axis.set_title(f"Recommenders side by side ({segment} users)", fontsize=9)
-    axis.legend(fontsize=7, ncols=2)
+    axis.legend(fontsize=7, ncols=len(order), loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     axis.spines[["top", "right"]].set_visible(False)
     return image_markdown(figure, "recommenders side by side")
 

@@ -7,6 +7,7 @@ from pydantic import Field
 from pkg_assets.defs.automation import GRAPH_AUTOMATION
 from pkg_assets.defs.catalog.assets import interactions
 from pkg_assets.defs.metadata import counts_table, preview
+from pkg_assets.resources.progress import query_progress
 from pkg_assets.resources.warehouse import WarehouseResource, replace_table, sql_text
 
 
@@ -35,8 +36,9 @@ def behavior_edges(context: dg.AssetExecutionContext, config: BehaviorConfig,
     with warehouse.connect() as conn:
         select = mine_behavior(conn, "SELECT user_id, product_id, position FROM interactions",
                                config.window, config.min_support)
-        rows = replace_table(conn, "behavior_edges", select_sql=select,
-                             params={"window": config.window, "min_support": config.min_support})
+        with query_progress(conn, context.log, "behaviour mining"):
+            rows = replace_table(conn, "behavior_edges", select_sql=select,
+                                 params={"window": config.window, "min_support": config.min_support})
         frame = conn.execute("SELECT * FROM behavior_edges ORDER BY support DESC LIMIT 10").df()
         by_relation = conn.execute("SELECT relation FROM behavior_edges").df()["relation"]
     return dg.MaterializeResult(metadata={
