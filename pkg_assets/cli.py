@@ -30,10 +30,18 @@ def run_pipeline(instance, defs, log=None, log_level: str = "WARNING") -> dict:
     """
     from pkg_assets.defs.partitions import CATEGORY_PARTITIONS_NAME
 
+    from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
+
+    from pkg_assets import settings
+
     log = log or (lambda line: print(line, flush=True))
     catalog = defs.resources["catalog"]
     run_config = _quiet_run_config(log_level)
     started = time.perf_counter()
+    # In-process runs have no code location of their own, and the UI lists a job's runs by the
+    # repository label of the location that launched them: give them the one `dg dev` serves,
+    # so the Jobs page shows the CLI's runs in each job's history.
+    tags = {REPOSITORY_LABEL_TAG: f"__repository__@{settings.CODE_LOCATION}"}
 
     def execute(job_name: str, partition_key: str | None = None) -> None:
         job = defs.resolve_job_def(job_name)
@@ -41,7 +49,7 @@ def run_pipeline(instance, defs, log=None, log_level: str = "WARNING") -> dict:
         where = f" [{partition_key}]" if partition_key else ""
         log(f"  {job_name}{where} ...")
         result = job.execute_in_process(instance=instance, partition_key=partition_key, run_config=run_config,
-                                        raise_on_error=False)
+                                        tags=tags, raise_on_error=False)
         if not result.success:
             raise RuntimeError(f"{job_name}{where} failed (run {result.run_id}): {failure_cause(result)}")
         log(f"  {job_name}{where}: ok in {time.perf_counter() - step_started:.1f}s  {rows_written(result)}")

@@ -10,6 +10,9 @@ PROJECT_DIR = PACKAGE_DIR.parent
 DEMO_DIR = PACKAGE_DIR / "data" / "demo"
 DEMO_RECORDINGS = DEMO_DIR / "recordings.jsonl"
 DEFAULT_MODEL = "replay/demo"
+# The code location's name in `dg dev` ([tool.dg.project] in pyproject.toml) and in
+# workspace.yaml; runs the CLI makes carry it, so the UI lists them under their jobs.
+CODE_LOCATION = "pkg_assets"
 
 
 def sql_dir() -> Path:

@@ -47,8 +47,9 @@ def webserver(demo_run, tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("webserver") / "webserver.log"
     env = {**os.environ, **demo_run.env, "DAGSTER_HOME": str(demo_run.dagster_home)}
+    # workspace.yaml names the code location as `dg dev` does (pkg_assets)
     command = [str(Path(sys.executable).parent / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
-               "-m", "pkg_assets.definitions"]
+               "-w", str(PROJECT_DIR / "workspace.yaml")]
     with open(log, "w") as out:
         process = subprocess.Popen(command, env=env, cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -147,3 +148,13 @@ def test_the_evaluation_page_shows_the_recommenders_side_by_side(page, webserver
     finally:
         page.screenshot(path=SCREENSHOTS / "graph_evaluation.png", full_page=True)
     show_chart(page, "results_chart", "recommenders side by side", "graph_evaluation_chart.png")
+
+
+def test_runs_made_by_the_cli_appear_in_each_jobs_history(page, webserver):
+    """The demo fixture runs the pipeline the way `pkg-demo` does (cli.run_pipeline)."""
+    open_page(page, f"{webserver}/locations/pkg_assets/jobs/graph_job/runs")
+    try:
+        expect(page.get_by_text("Success").first).to_be_visible()
+        expect(page.get_by_text("No runs to display")).to_have_count(0)
+    finally:
+        page.screenshot(path=SCREENSHOTS / "graph_job_runs.png", full_page=True)

@@ -103,3 +103,16 @@ def test_dg_loads_the_project_from_pyproject():
     assert listed.returncode == 0, listed.stderr
     keys = {asset["asset_key"] for asset in json.loads(listed.stdout)["assets"]}
     assert {"products", "llm_relations", "validated_relations", "pkg_edges", "pkg_snapshot"} <= keys
+
+
+def test_the_cli_tags_runs_with_the_code_location_dg_dev_and_the_workspace_serve():
+    import tomllib
+
+    import yaml
+
+    from pkg_assets import settings
+
+    project = tomllib.loads((settings.PROJECT_DIR / "pyproject.toml").read_text())
+    workspace = yaml.safe_load((settings.PROJECT_DIR / "workspace.yaml").read_text())
+    assert project["tool"]["dg"]["project"]["code_location_name"] == settings.CODE_LOCATION
+    assert workspace["load_from"][0]["python_module"]["location_name"] == settings.CODE_LOCATION
