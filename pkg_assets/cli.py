@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from pkg_assets import settings
@@ -33,6 +34,7 @@ def run_pipeline(instance, defs, log=None, log_level: str = "WARNING") -> dict:
     from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 
     from pkg_assets import settings
+    from pkg_assets.resources.progress import watch_steps
 
     log = log or (lambda line: print(line, flush=True))
     catalog = defs.resources["catalog"]
@@ -48,8 +50,10 @@ def run_pipeline(instance, defs, log=None, log_level: str = "WARNING") -> dict:
         step_started = time.perf_counter()
         where = f" [{partition_key}]" if partition_key else ""
         log(f"  {job_name}{where} ...")
-        result = job.execute_in_process(instance=instance, partition_key=partition_key, run_config=run_config,
-                                        tags=tags, raise_on_error=False)
+        run_id = str(uuid.uuid4())
+        with watch_steps(instance, run_id, log):  # each step's end, and a line every 10 s of a long one
+            result = job.execute_in_process(instance=instance, partition_key=partition_key, run_config=run_config,
+                                            tags=tags, run_id=run_id, raise_on_error=False)
         if not result.success:
             raise RuntimeError(f"{job_name}{where} failed (run {result.run_id}): {failure_cause(result)}")
         log(f"  {job_name}{where}: ok in {time.perf_counter() - step_started:.1f}s  {rows_written(result)}")

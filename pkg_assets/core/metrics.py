@@ -35,8 +35,10 @@ def ndcg_at_k(ranked: list[str], target: str, k: int) -> float:
 
 
 def evaluate(recommend: Callable[[list[str], int], list[str]], histories: dict[str, list[str]],
-             test: pd.Series, ks: Iterable[int] = (10, 20)) -> dict[str, float]:
-    """Mean Recall@k and NDCG@k of `recommend(history, k)` over users with a test item."""
+             test: pd.Series, ks: Iterable[int] = (10, 20),
+             on_progress: Callable[[int, int], None] | None = None) -> dict[str, float]:
+    """Mean Recall@k and NDCG@k of `recommend(history, k)` over users with a test item.
+    `on_progress(done, total)` is called every 1,000 users (the caller decides what to say)."""
     ks = list(ks)
     k_max = max(ks)
     totals = {f"{m}@{k}": 0.0 for k in ks for m in ("recall", "ndcg")}
@@ -49,4 +51,6 @@ def evaluate(recommend: Callable[[list[str], int], list[str]], histories: dict[s
             totals[f"recall@{k}"] += recall_at_k(ranked, target, k)
             totals[f"ndcg@{k}"] += ndcg_at_k(ranked, target, k)
         users += 1
+        if on_progress is not None and users % 1000 == 0:
+            on_progress(users, len(test))
     return {name: (value / users if users else 0.0) for name, value in totals.items()} | {"users": users}

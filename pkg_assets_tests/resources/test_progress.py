@@ -28,3 +28,35 @@ def test_a_long_statement_reports_its_progress_and_a_short_one_stays_quiet(monke
     with query_progress(conn, Log(), "quick", every_s=5):
         conn.execute("SELECT 1").fetchall()
     assert lines == []
+
+
+def test_a_runs_long_steps_are_said_as_they_end_and_while_they_run():
+    import time
+    import uuid
+
+    import dagster as dg
+
+    from pkg_assets.resources.progress import watch_steps
+
+    @dg.asset
+    def quick() -> None:
+        pass
+
+    @dg.asset(deps=[quick])
+    def slow() -> None:
+        time.sleep(1.6)
+
+    @dg.asset(deps=[slow])
+    def broken() -> None:
+        raise RuntimeError("no")
+
+    said = []
+    instance = dg.DagsterInstance.ephemeral()
+    run_id = str(uuid.uuid4())
+    with watch_steps(instance, run_id, said.append, every_s=0.5, poll_s=0.1, quiet_below_s=1.0):
+        job = dg.Definitions(assets=[quick, slow, broken], jobs=[dg.define_asset_job("all")]).resolve_job_def("all")
+        job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False)
+    assert any(re.fullmatch(r"    slow: running for \ds", line) for line in said), said
+    assert any(re.fullmatch(r"    slow: done in 1\.\ds", line) for line in said), said
+    assert any(re.fullmatch(r"    broken: FAILED in \d\.\ds", line) for line in said), said
+    assert not any(line.startswith("    quick:") for line in said)  # quick steps stay quiet

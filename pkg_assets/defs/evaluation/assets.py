@@ -1,6 +1,7 @@
 """Offline evaluation of the graph against real behaviour (leave-last-out)."""
 
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -27,6 +28,7 @@ from pkg_assets.defs.graph.assets import pkg_edges
 from pkg_assets.core.gate import GateConfig
 from pkg_assets.defs.resolution.assets import load_catalog_index
 from pkg_assets.defs.validation.assets import gate_inputs, judge_partition
+from pkg_assets.resources.progress import progress
 from pkg_assets.resources.warehouse import (
     WarehouseResource,
     ensure_tables,
@@ -138,6 +140,8 @@ def graph_evaluation(context: dg.AssetExecutionContext, config: GraphEvaluationC
     with warehouse.connect() as conn:
         interactions = conn.execute("SELECT user_id, product_id, position FROM interactions").df()
         train, test = leave_last_out(interactions)
+        progress(context.log, f"graph_evaluation: rebuilding the graph and re-gating from the training split "
+                              f"({len(train):,} interactions)")
         edges = evaluation_graph(conn, train, config.window, config.min_support)
         agreement = conn.execute(
             """
@@ -170,9 +174,16 @@ def graph_evaluation(context: dg.AssetExecutionContext, config: GraphEvaluationC
         for segment, targets in segments.items():
             if segment != "all" and targets.empty:
                 continue
-            scores = evaluate(recommend, histories, targets)
-            context.log.info(f"{name} [{segment}]: "
-                             + ", ".join(f"{m} {v:.4f}" for m, v in scores.items() if m != "users"))
+            clock = {"said": time.monotonic()}
+
+            def said_every_10s(done: int, total: int, name=name, segment=segment, clock=clock) -> None:
+                if time.monotonic() - clock["said"] >= 10:
+                    progress(context.log, f"graph_evaluation: {name} [{segment}] {done:,}/{total:,} users")
+                    clock["said"] = time.monotonic()
+
+            scores = evaluate(recommend, histories, targets, on_progress=said_every_10s)
+            progress(context.log, f"graph_evaluation: {name} [{segment}]: "
+                     + ", ".join(f"{m} {v:.4f}" for m, v in scores.items() if m != "users"))
             for metric, value in scores.items():
                 if metric == "users":
                     continue
