@@ -51,7 +51,7 @@ def run_pipeline(instance, defs, log=None, log_level: str = "WARNING") -> dict:
         where = f" [{partition_key}]" if partition_key else ""
         log(f"  {job_name}{where} ...")
         run_id = str(uuid.uuid4())
-        with watch_steps(instance, run_id, log):  # each step's end, and a line every 10 s of a long one
+        with watch_steps(instance, run_id, log, every_s=9.0):  # step ends; a line at least every 10 s of a long one
             result = job.execute_in_process(instance=instance, partition_key=partition_key, run_config=run_config,
                                             tags=tags, run_id=run_id, raise_on_error=False)
         if not result.success:
