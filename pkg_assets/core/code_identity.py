@@ -79,12 +79,14 @@ def _members(cls: type) -> Iterator[Callable]:
 def reached(fn: Callable) -> dict[str, str]:
     """Everything of this package `fn` reaches by name: `{what: content}`, where `what` is
     `code:<qualified name>`, `const:<module>.<name>` or `sql:<file>`."""
-    sql_files = {p.stem: p for p in settings.sql_dir().glob("*.sql")}
+    sql_files = {p.stem: [p] for p in settings.sql_dir().glob("*.sql")}
+    # a folder of SQL files read by path (`sql_dir() / "views"`): every file in it
+    sql_files |= {p.name: sorted(p.glob("*.sql")) for p in settings.sql_dir().iterdir() if p.is_dir()}
     found: dict[str, str] = {}
     queue: list[Callable] = [fn]
     seen: set[int] = set()
     while queue:
-        function = queue.pop()
+        function = inspect.unwrap(queue.pop())  # through @contextmanager, @wraps: the code that runs
         if id(function) in seen:
             continue
         seen.add(id(function))
@@ -96,7 +98,8 @@ def reached(fn: Callable) -> dict[str, str]:
         for code in _code_objects(function.__code__):
             for const in code.co_consts:
                 if isinstance(const, str) and const in sql_files:
-                    found[f"sql:{const}"] = sql_files[const].read_text()
+                    for path in sql_files[const]:
+                        found[f"sql:{path.relative_to(settings.sql_dir())}"] = path.read_text()
             names = {n for n in code.co_names if not n.startswith("__")}
             for name in names:
                 value = scope.get(name)

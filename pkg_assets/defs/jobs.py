@@ -45,7 +45,8 @@ JOBS = [catalog_job, interactions_job, knowledge_job, category_rebuild_job, grap
 
 
 @dg.schedule(job=category_rebuild_job, cron_schedule="0 1 * * *", execution_timezone="UTC",
-             description="Nightly: one run per registered category partition.")
+             default_status=dg.DefaultScheduleStatus.RUNNING,
+             description="Nightly: one run per registered category partition (the graph follows by dependency).")
 def nightly_category_rebuild(context: dg.ScheduleEvaluationContext):
     # build_schedule_from_partitioned_job rejects dynamic partitions: yield one request each.
     for category in sorted(context.instance.get_dynamic_partitions(CATEGORY_PARTITIONS_NAME)):

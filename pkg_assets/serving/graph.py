@@ -25,7 +25,7 @@ import duckdb
 from pkg_assets import settings
 
 ANY_RELATION = "*"
-MAX_K = 200  # pkg_topk keeps at most this many neighbours per (product, relation)
+MAX_K = 200  # the largest k a lookup accepts; pkg_topk keeps its own k (20 by default) per row
 CHUNK = 16_384  # rows turned into Python objects between two chances for other threads to run
 
 

@@ -55,6 +55,8 @@ def test_every_graph_asset_and_only_those_is_automated(built):
     assert {s.name for s in defs.schedules} == {"nightly_category_rebuild"}  # no fixed-hour graph publish
     sensor = defs.resolve_sensor_def("graph_automation_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    nightly = defs.resolve_schedule_def("nightly_category_rebuild")
+    assert nightly.cron_schedule == "0 1 * * *" and nightly.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
 def test_the_graph_republishes_after_a_category_updates_and_not_before_the_last_run_ends(built):

@@ -78,6 +78,14 @@ def test_a_sql_edit_marks_the_assets_that_run_that_file_stale(demo_run, tmp_path
         "pkg_edges": {":CODE"}, "graph_evaluation": {":CODE"}}
 
 
+def test_a_view_edit_marks_the_snapshot_that_publishes_the_views_stale(demo_run, tmp_path):
+    copy = tmp_path / "sql"
+    shutil.copytree(settings.sql_dir(), copy)
+    view = copy / "views" / "related_products.sql"
+    view.write_text(view.read_text() + "\n-- a reviewed change\n")
+    assert stale(demo_run, definitions(demo_run, PKG_SQL_DIR=str(copy))) == {"pkg_snapshot": {":CODE"}}
+
+
 def test_a_model_switch_marks_every_asset_that_asks_the_model_stale(demo_run):
     changed = stale(demo_run, definitions(demo_run, PKG_LLM_MODEL="openai/gpt-4o-mini"))
     # extraction and collective knowledge ask it; the gate asks it about borderline edges
