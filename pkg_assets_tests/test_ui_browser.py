@@ -75,6 +75,7 @@ def webserver(demo_run, tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(webserver):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    expect.set_options(timeout=TIMEOUT_MS)  # a loaded CI machine renders slowly; 5 s is the default
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
@@ -101,7 +102,8 @@ def show_chart(page, key: str, alt: str, screenshot: str) -> None:
     expect(image).to_be_visible()
     assert image.evaluate("img => img.complete && img.naturalWidth") > 100
     page.screenshot(path=SCREENSHOTS / screenshot)
-    page.get_by_role("button", name="Close").click()
+    page.get_by_role("button", name="Close").last.click()
+    expect(image).to_have_count(0)  # closed (its exit animation done) before the next one opens
 
 
 def test_the_asset_graph_shows_every_group(page, webserver):
