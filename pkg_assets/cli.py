@@ -33,7 +33,6 @@ def run_pipeline(instance, defs, log=None, log_level: str = "WARNING") -> dict:
 
     from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 
-    from pkg_assets import settings
     from pkg_assets.resources.progress import watch_steps
 
     log = log or (lambda line: print(line, flush=True))

@@ -31,6 +31,15 @@ def _isolated_pipeline_env(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("PKG_DATA_DIR", str(tmp_path_factory.mktemp("pkg_data")))
 
 
+def free_port() -> int:
+    """A free loopback port for a server a test starts."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def requires(path: Path):
     return pytest.mark.skipif(not path.exists(), reason=f"{path} is absent (real data lives in ../shared/data)")
 

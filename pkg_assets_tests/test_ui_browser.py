@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pkg_assets_tests.conftest import PROJECT_DIR
+from pkg_assets_tests.conftest import PROJECT_DIR, free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 try:
@@ -35,16 +34,10 @@ SCREENSHOTS = Path(os.environ.get("PKG_UI_SCREENSHOTS") or PROJECT_DIR / ".ui_sc
 TIMEOUT_MS = 60_000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def webserver(demo_run, tmp_path_factory):
     """`dagster-webserver` on the demo's instance and warehouse (no daemon: nothing runs)."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("webserver") / "webserver.log"
     env = {**os.environ, **demo_run.env, "DAGSTER_HOME": str(demo_run.dagster_home)}
     # workspace.yaml names the code location as `dg dev` does (pkg_assets)

@@ -2,8 +2,8 @@
 
 A template's version is the hash of the files it is rendered from; it is part of the
 derived `code_version` (defs/versions.py) of exactly the assets that use it, so editing a
-prompt marks them stale in the Dagster UI. Catalog text is fenced in `<product_data>` as JSON (`tojson` escapes `<`, `>`
-and `&`, so seller text cannot close the fence).
+prompt marks them stale in the Dagster UI. Catalog text is fenced in `<product_data>` as
+JSON (`tojson` escapes `<`, `>` and `&`, so seller text cannot close the fence).
 """
 
 from __future__ import annotations

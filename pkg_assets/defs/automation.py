@@ -30,7 +30,6 @@ GRAPH_AUTOMATION = dg.AutomationCondition.eager()
 SNAPSHOT_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=30), warn_window=timedelta(hours=25))
 
 
-
 def llm_retry_policy() -> dg.RetryPolicy | None:
     """`PKG_LLM_STEP_RETRIES` (default 3) step retries, the first after
     `PKG_LLM_STEP_RETRY_DELAY_S` (default 60) seconds, doubling, with jitter; 0: none (the

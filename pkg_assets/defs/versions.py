@@ -26,13 +26,15 @@ def compute_function(assets_def: dg.AssetsDefinition) -> Callable | None:
 
 def code_versions(assets: list[dg.AssetsDefinition], resources: dict) -> dict[dg.AssetKey, str]:
     """The derived code version of every executable asset, by key."""
+    # once per resource: the catalog's reads the reader code, the replay model's hashes its recordings
+    identity_of = {key: resource.result_identity() for key, resource in resources.items()
+                   if hasattr(resource, "result_identity")}
     versions: dict[dg.AssetKey, str] = {}
     for assets_def in assets:
         fn = compute_function(assets_def)
         if fn is None:
             continue
-        identities = {key: resources[key].result_identity() for key in sorted(assets_def.required_resource_keys)
-                      if hasattr(resources.get(key), "result_identity")}
+        identities = {key: identity_of[key] for key in sorted(assets_def.required_resource_keys) if key in identity_of}
         version = fingerprint(fn, identities)
         for key in assets_def.keys:
             versions[key] = version

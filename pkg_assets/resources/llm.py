@@ -106,15 +106,16 @@ class CallStats:
     replay_stale_examples: list[str] = field(default_factory=list)
 
     def as_metadata(self) -> dict:
+        def examples(items: list[str]) -> dg.MetadataValue:
+            return dg.MetadataValue.md("\n".join(f"- {s}" for s in items[:10]))
+
         unanswered = {"llm_missing": self.missing}
         if self.missing:
             unanswered.update(llm_missing_reason=self.missing_reason,
-                              llm_missing_examples=dg.MetadataValue.md(
-                                  "\n".join(f"- {s}" for s in self.missing_examples[:10])))
+                              llm_missing_examples=examples(self.missing_examples))
         if self.replay_stale:
             unanswered.update(llm_replay_stale=self.replay_stale,
-                              llm_replay_stale_examples=dg.MetadataValue.md(
-                                  "\n".join(f"- {s}" for s in self.replay_stale_examples[:10])))
+                              llm_replay_stale_examples=examples(self.replay_stale_examples))
         return {
             **unanswered,
             "llm_requests": self.requested,
@@ -528,7 +529,7 @@ class LLMResource(dg.ConfigurableResource):
     def _stale_recordings(self, askable: list[LLMRequest], cached: dict,
                           recorded: dict[tuple[str, str], dict] | None) -> list[str]:
         """The recordings about to be replayed that were made for another prompt version, as
-        `subject: recorded version -> current version`. With `replay_strict`, refused: the step
+        `subject: recorded for <version>, now <version>`. With `replay_strict`, refused: the step
         fails before any call (`LLMConfigurationError`, never retried)."""
         if not recorded:
             return []

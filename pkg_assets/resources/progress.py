@@ -30,15 +30,29 @@ def duration(seconds: float) -> str:
 
 
 @contextmanager
+def _in_background(watch, name: str):
+    """Run `watch(stop)` in a daemon thread for the duration of the block; `stop` is set at
+    the end, and the block waits for the watcher's last words."""
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch, args=(stop,), name=name, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+
+
+@contextmanager
 def query_progress(conn, log, what: str, every_s: float = 10.0):
     """Report the progress of the DuckDB statement run inside the block every `every_s`
     seconds: DuckDB's own estimate (`query_progress()`, read from a watcher thread while the
     statement runs), as `what: 45% after 1m10s`. Quiet for statements shorter than `every_s`."""
     conn.execute("SET enable_progress_bar = true")        # DuckDB tracks progress only when on
     conn.execute("SET enable_progress_bar_print = false")  # ... and must not draw its own bar
-    stop, started = threading.Event(), time.perf_counter()
+    started = time.perf_counter()
 
-    def watch() -> None:
+    def watch(stop: threading.Event) -> None:
         while not stop.wait(every_s):
             try:
                 share = conn.query_progress()
@@ -47,13 +61,8 @@ def query_progress(conn, log, what: str, every_s: float = 10.0):
             done = f"{share:.0f}%" if share >= 0 else "running"
             progress(log, f"{what}: {done} after {duration(time.perf_counter() - started)}")
 
-    watcher = threading.Thread(target=watch, name=f"progress:{what}", daemon=True)
-    watcher.start()
-    try:
+    with _in_background(watch, f"progress:{what}"):
         yield
-    finally:
-        stop.set()
-        watcher.join()
 
 
 @contextmanager
@@ -67,9 +76,8 @@ def watch_steps(instance, run_id: str, say, every_s: float = 10.0, poll_s: float
 
     kinds = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE,
              DagsterEventType.STEP_UP_FOR_RETRY}
-    stop = threading.Event()
 
-    def watch() -> None:
+    def watch(stop: threading.Event) -> None:
         seen, running = 0, {}
         last_said = time.monotonic()
         while True:
@@ -99,10 +107,5 @@ def watch_steps(instance, run_id: str, say, every_s: float = 10.0, poll_s: float
             if stopping:
                 return
 
-    watcher = threading.Thread(target=watch, name=f"steps:{run_id[:8]}", daemon=True)
-    watcher.start()
-    try:
+    with _in_background(watch, f"steps:{run_id[:8]}"):
         yield
-    finally:
-        stop.set()
-        watcher.join()

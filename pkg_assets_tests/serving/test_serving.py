@@ -1,7 +1,6 @@
 """Serving the published demo graph: lookups, explanations, HTTP, reload under load."""
 
 import shutil
-import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from starlette.testclient import TestClient
 
 from pkg_assets.serving import MAX_K, GraphService, InvalidQuery, ServedGraph, UnknownProduct
 from pkg_assets.serving.http import make_app
+from pkg_assets_tests.conftest import free_port
 
 
 @pytest.fixture()
@@ -60,18 +60,12 @@ def test_explain_shows_direct_edges_with_evidence_and_shared_concepts(snapshot):
         graph.explain("D0011", "NOPE")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def serving(service: GraphService):
     """The HTTP endpoint on a free loopback port, in a thread; yields its base URL."""
     import uvicorn
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(make_app(service), host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -237,7 +231,7 @@ def test_pkg_serve_says_where_it_listens_and_logs_requests_when_asked(snapshot):
     import subprocess
     import sys
 
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-c", "from pkg_assets.serving.http import main; main()", "--snapshot", str(snapshot),
                "--port", str(port), "--watch-seconds", "0", "--access-log"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
