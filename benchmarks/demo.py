@@ -24,12 +24,12 @@ def main() -> int:
         started = time.perf_counter()
         run_pipeline(instance, defs, log=lambda line: print(line, flush=True))
         first = time.perf_counter() - started
-        figures = summarise(data / "warehouse.duckdb", data / "snapshot" / "pkg.duckdb")
+        figures = summarise(data / "snapshot" / "pkg.duckdb")
         ledger_before = figures["llm_calls_ledger"]
         started = time.perf_counter()
         run_pipeline(instance, defs, log=lambda line: None)
         second = time.perf_counter() - started
-        after = summarise(data / "warehouse.duckdb", data / "snapshot" / "pkg.duckdb")
+        after = summarise(data / "snapshot" / "pkg.duckdb")
     print(f"machine: {machine()}")
     print(f"demo_wall_s: {first:.1f}")
     print(f"demo_rerun_wall_s: {second:.1f}")

@@ -75,7 +75,7 @@ def ledger_row_costs(rows: int, folder: Path) -> tuple[float, float, int]:
         for i in range(rows):
             conn.execute(insert, list(row(i).values()))
         autocommit_ms = (time.perf_counter() - started) * 1000 / rows
-    grouped = WarehouseResource(database=str(folder / "grouped.duckdb"))
+    grouped = WarehouseResource.in_folder(folder / "grouped")
     with grouped.connect():
         pass
     started = time.perf_counter()
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                                timeout_s=30, num_retries=2)
 
         scratch = Path(tempfile.mkdtemp(prefix="pkg-bench-ledger-"))
-        warehouse = WarehouseResource(database=str(scratch / "warehouse.duckdb"))
+        warehouse = WarehouseResource.in_folder(scratch)
         _, concurrent = resource(args.in_flight).ask(warehouse, requests)
         print(f"concurrent: {n} calls in {concurrent.wall_s:.1f}s (server saw up to {server.max_in_flight} at once)",
               flush=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import SHARED_DATA, fresh_pipeline, machine, peak_rss_mb  # noqa: E402
+from pkg_assets.resources.warehouse import open_folder_warehouse  # noqa: E402
 
 BEAUTY = SHARED_DATA / "amazon-beauty"
 
@@ -27,7 +28,6 @@ def main() -> int:
         print(f"skipped: {BEAUTY} is absent")
         return 0
     import dagster as dg
-    import duckdb
 
     from pkg_assets.core import catalog as core_catalog
 
@@ -56,7 +56,7 @@ def main() -> int:
             assert job.execute_in_process(instance=instance, partition_key=category, run_config=quiet).success
         assert defs.resolve_job_def("interactions_job").execute_in_process(instance=instance, run_config=quiet).success
         assets_s = time.perf_counter() - started
-        with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
+        with open_folder_warehouse(data) as conn:
             counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
                       for t in ("products", "products_rejected", "interactions", "interactions_rejected")}
 

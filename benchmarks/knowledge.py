@@ -29,7 +29,6 @@ Ends with `key: value` lines.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -37,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import BEAUTY, PROJECT_DIR, QUIET, fresh_pipeline, machine, peak_rss_mb  # noqa: E402
+from pkg_assets.resources.warehouse import copy_warehouse, open_folder_warehouse  # noqa: E402
 
 ANSWERS = BEAUTY / "llm" / "fragrance.jsonl"
 LABELS = PROJECT_DIR / "pkg_assets_tests" / "fixtures" / "fragrance_labels"
@@ -331,18 +331,16 @@ def collective_figures(conn) -> dict[str, float]:
     return out
 
 
-def tune(warehouse: Path, cold_only: bool = False) -> None:
+def tune(warehouse: Path, cold_only: bool = False) -> None:  # warehouse: a data directory (from --keep)
     """The sweeps the defaults come from, on the *validation* item (second-to-last per user):
     the graph walk's knowledge weights (GraphEvaluationConfig) and the cold-start blend."""
     import itertools
-
-    import duckdb
 
     from pkg_assets.core.metrics import evaluate, leave_last_out
     from pkg_assets.core.recommend import KNOWLEDGE_RELATIONS, graph_recommender, popularity_order, with_reverse
     from pkg_assets.defs.evaluation.assets import evaluation_graph
 
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with open_folder_warehouse(warehouse) as conn:
         interactions = conn.execute("SELECT user_id, product_id, position FROM interactions").df()
         train, _ = leave_last_out(interactions)
         fit, validation = leave_last_out(train)
@@ -382,15 +380,14 @@ def main() -> int:
     if args.tune:
         tune(args.tune, args.cold_only)
         return 0
-    import duckdb
 
     started = time.perf_counter()
     with fresh_pipeline(PKG_CATALOG_PATH=str(BEAUTY), PKG_REPLAY_RECORDINGS=str(ANSWERS)) as (instance, defs, data):
         timings = run_pipeline(instance, defs)
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
-            shutil.copy(data / "warehouse.duckdb", args.keep / "warehouse.duckdb")
-        with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
+            copy_warehouse(data, args.keep)
+        with open_folder_warehouse(data) as conn:
             figures = label_figures(conn)
             figures |= evaluation_figures(conn)
             figures |= collective_figures(conn)

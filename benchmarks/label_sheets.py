@@ -1,7 +1,7 @@
 """Labelling sheets for the real-answer label set (pkg_assets_tests/fixtures/fragrance_labels/).
 
-    .venv/bin/python benchmarks/label_sheets.py resolution WAREHOUSE OUT_DIR [--n 400] [--seed 0]
-    .venv/bin/python benchmarks/label_sheets.py edges OUT_DIR WAREHOUSE [WAREHOUSE ...] [--n 420]
+    .venv/bin/python benchmarks/label_sheets.py resolution DATA_DIR OUT_DIR [--n 400] [--seed 0]
+    .venv/bin/python benchmarks/label_sheets.py edges OUT_DIR DATA_DIR [DATA_DIR ...] [--n 420]
 
 A sheet is what a labeller reads: titles come from the warehouse (built from
 ../shared/data/amazon-beauty, never copied into the repository), the labels they write
@@ -23,6 +23,8 @@ import json
 import random
 import sys
 from pathlib import Path
+
+from pkg_assets.resources.warehouse import open_folder_warehouse  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -56,14 +58,13 @@ def _leaf(path: str | None) -> str:
 
 
 def resolution_sheet(warehouse: Path, out: Path, n: int, seed: int) -> None:
-    import duckdb
     import numpy as np
 
     from pkg_assets.core.resolve import lexical_form
     from pkg_assets.defs.resolution.assets import load_catalog_index
     from pkg_assets.resources.embedder import EmbedderResource
 
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with open_folder_warehouse(warehouse) as conn:
         rows = conn.execute(
             "SELECT head_id, relation, tail_mention, candidates FROM resolved_relations "
             "WHERE tail_kind = 'product' AND category = 'Fragrance' ORDER BY head_id, relation, tail_mention"
@@ -113,12 +114,11 @@ def render_resolution(item: dict) -> str:
 
 
 def edge_sheet(warehouses: list[Path], out: Path, n: int, seed: int) -> None:
-    import duckdb
     import pandas as pd
 
     frames = []
     for warehouse in warehouses:
-        with duckdb.connect(str(warehouse), read_only=True) as conn:
+        with open_folder_warehouse(warehouse) as conn:
             frames.append(conn.execute(
                 "SELECT head_id, relation, tail_id, true AS accepted FROM validated_relations "
                 "WHERE decision = 'product' AND category = 'Fragrance' "

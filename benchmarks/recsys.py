@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import BEAUTY, fresh_pipeline, machine, materialise_catalog, peak_rss_mb  # noqa: E402
+from pkg_assets.resources.warehouse import open_folder_warehouse  # noqa: E402
 
 PUBLISHED = [  # (name, source, Recall@10, NDCG@10, protocol note)
     ("LlamaRec", "arXiv 2311.02089", 0.0971, 0.0554,
@@ -82,7 +83,6 @@ def main() -> int:
     if args.tune:
         tune()
         return 0
-    import duckdb
 
     env = {"PKG_CATALOG_PATH": str(catalog)}
     if args.interactions:
@@ -90,7 +90,7 @@ def main() -> int:
     started = time.perf_counter()
     with fresh_pipeline(**env) as (instance, defs, data):
         timings = materialise_catalog(instance, defs, ["graph_evaluation"])
-        with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
+        with open_folder_warehouse(data) as conn:
             rows = conn.execute("SELECT recommender, metric, k, value, n_users FROM graph_evaluation "
                                 "WHERE k IS NOT NULL AND segment = 'all'").fetchall()
     wall = time.perf_counter() - started

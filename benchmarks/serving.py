@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import BEAUTY, PROJECT_DIR, fresh_pipeline, machine, materialise_catalog, peak_rss_mb  # noqa: E402
+from pkg_assets.resources.warehouse import open_folder_warehouse  # noqa: E402
 
 GRAPH_ASSETS = ["behavior_edges", "pkg_nodes", "pkg_edges", "pkg_topk", "pkg_snapshot"]
 OPEN_LOOP_RATE, OPEN_LOOP_SECONDS, RELOAD_EVERY_S = 1000, 10.0, 0.3
@@ -155,10 +156,9 @@ def main() -> int:
     with fresh_pipeline(PKG_CATALOG_PATH=str(BEAUTY)) as (instance, defs, data):
         timings = materialise_catalog(instance, defs, GRAPH_ASSETS)
         snapshot = data / "snapshot" / "pkg.duckdb"
-        warehouse = data / "warehouse.duckdb"
 
         # Behaviour mining cost: all users vs half of them.
-        with duckdb.connect(str(warehouse), read_only=True) as conn:
+        with open_folder_warehouse(data) as conn:
             interactions = conn.execute("SELECT user_id, product_id, position FROM interactions").df()
         users = sorted(interactions["user_id"].unique())
         half = set(rng.sample(users, len(users) // 2))

@@ -77,11 +77,9 @@ def run_pipeline(instance, defs, log=None, log_level: str = "WARNING") -> dict:
 def _require_graph_inputs() -> None:
     """A graph needs behaviour or accepted knowledge; say which input is missing instead of
     letting the `pkg_edges` suite refuse an empty graph."""
-    import duckdb
+    from pkg_assets.resources.warehouse import open_warehouse, scalar
 
-    from pkg_assets.resources.warehouse import scalar
-
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
+    with open_warehouse() as conn:
         events = scalar(conn, "SELECT count(*) FROM interactions")
         accepted = scalar(conn, "SELECT count(*) FROM validated_relations")
     if not events and not accepted:
@@ -117,11 +115,11 @@ def rows_written(result) -> str:
     return ("rows: " + " · ".join(parts)) if parts else ""
 
 
-def evaluation_table(warehouse_path: Path) -> str:
+def evaluation_table() -> str:
     """The leave-last-out table of `graph_evaluation` (all users): every recommender at 10 and 20."""
-    import duckdb
+    from pkg_assets.resources.warehouse import open_warehouse
 
-    with duckdb.connect(str(warehouse_path), read_only=True) as conn:
+    with open_warehouse() as conn:
         rows = conn.execute(
             "SELECT recommender, metric, k, value, n_users FROM graph_evaluation "
             "WHERE k IS NOT NULL AND coalesce(segment, 'all') = 'all'").fetchall()
@@ -137,12 +135,12 @@ def evaluation_table(warehouse_path: Path) -> str:
     return "\n".join(lines)
 
 
-def summarise(warehouse_path: Path, snapshot: Path) -> dict:
+def summarise(snapshot: Path) -> dict:
     import duckdb
 
-    from pkg_assets.resources.warehouse import scalar
+    from pkg_assets.resources.warehouse import open_warehouse, scalar
 
-    with duckdb.connect(str(warehouse_path), read_only=True) as conn:
+    with open_warehouse() as conn:
         def one(sql: str):
             return scalar(conn, sql)
 
@@ -197,7 +195,7 @@ def _use_own_catalog(catalog: str, interactions: str | None) -> None:
     os.environ["PKG_CATALOG_PATH"] = str(path)
     if interactions:
         os.environ["PKG_INTERACTIONS_PATH"] = str(Path(interactions).expanduser().resolve())
-    if "PKG_DATA_DIR" not in os.environ and "PKG_WAREHOUSE" not in os.environ:
+    if "PKG_DATA_DIR" not in os.environ and "PKG_WAREHOUSE_CATALOG" not in os.environ:
         name = re.sub(r"[^A-Za-z0-9]+", "-", path.name.split(".")[0]).strip("-").lower() or "catalog"
         digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
         os.environ["PKG_DATA_DIR"] = str(settings.PROJECT_DIR / ".pkg_data" / "catalogs" / f"{name}-{digest}")
@@ -211,21 +209,17 @@ def _use_own_catalog(catalog: str, interactions: str | None) -> None:
 
 def _check_warehouse_catalog(catalog_path: str) -> None:
     """Refuse, before any run, a warehouse built from another catalog (unless --replace)."""
-    import duckdb
+    from pkg_assets.resources.warehouse import (
+        WarehouseCatalogMismatch, catalog_identity, describe_warehouse, open_warehouse, replace_requested, scalar,
+        warehouse_exists)
 
-    from pkg_assets.resources.warehouse import WarehouseCatalogMismatch, catalog_identity, replace_requested, scalar
-
-    path = settings.warehouse_path()
-    if replace_requested() or not path.exists():
+    if replace_requested() or not warehouse_exists():
         return
-    try:
-        with duckdb.connect(str(path), read_only=True) as conn:
-            held = scalar(conn, "SELECT value FROM warehouse_info WHERE key = 'catalog_path'")
-    except duckdb.Error:  # older warehouse without the table, or busy: the products step checks it
-        return
+    with open_warehouse() as conn:
+        held = scalar(conn, "SELECT value FROM warehouse_info WHERE key = 'catalog_path'")
     if held is not None and held != catalog_identity(catalog_path):
         raise WarehouseCatalogMismatch(
-            f"the warehouse {path} was built from the catalog {held}, not {catalog_identity(catalog_path)}. "
+            f"the warehouse {describe_warehouse()} was built from the catalog {held}, not {catalog_identity(catalog_path)}. "
             "Give this catalog its own PKG_DATA_DIR and DAGSTER_HOME (`pkg-demo --catalog PATH` without them set "
             "does so by itself), or pass --replace to rebuild this warehouse from it")
 
@@ -259,7 +253,12 @@ def demo_main(argv: list[str] | None = None) -> int:
     defs = make_definitions()
     llm = defs.resources["llm"]
     print(f"catalog: {settings.catalog_path()}")
-    print(f"llm model: {llm.model}   warehouse: {settings.warehouse_path()}", flush=True)
+    print(f"llm model: {llm.model}   warehouse: {defs.resources['warehouse'].describe()}", flush=True)
+    legacy = settings.legacy_warehouse_path()
+    if legacy.exists():
+        print(f"note: {legacy} is a warehouse from before the DuckLake move (duckdb 2 format). It is left "
+              "untouched and no longer read; this warehouse is built anew beside it (its LLM answers are "
+              "asked again unless recordings hold them).", flush=True)
     try:
         llm.preflight()  # a missing key or an unreachable base fails now, not after the catalog phase
         _check_warehouse_catalog(defs.resources["catalog"].path)
@@ -271,13 +270,13 @@ def demo_main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         print(f"\nFAILED: {exc}", file=sys.stderr)
         return 1
-    figures = summarise(settings.warehouse_path(), settings.snapshot_path())
+    figures = summarise(settings.snapshot_path())
     print("\n== summary ==")
     for key, value in figures.items():
         print(f"{key}: {value}")
     print(f"demo_wall_s: {run['wall_s']:.1f}")
     print("\n== evaluation ==")
-    print(evaluation_table(settings.warehouse_path()))
+    print(evaluation_table())
     print(f"snapshot: {settings.snapshot_path()}")
     print(
         f"\nquery it:  {sys.executable} -c \"import duckdb; c = duckdb.connect('"
@@ -300,7 +299,6 @@ def recordings_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="list every needed recording, not only problems")
     args = parser.parse_args(argv)
 
-    from pkg_assets import settings
     from pkg_assets.recordings import audit, needed_recordings, stored_embeddings
     from pkg_assets.resources.catalog import CatalogResource
     from pkg_assets.resources.embedder import EmbedderResource
@@ -308,7 +306,7 @@ def recordings_main(argv: list[str] | None = None) -> int:
 
     products = CatalogResource.from_env().read_products().products
     embedder = EmbedderResource()
-    stored = stored_embeddings(settings.warehouse_path(), embedder.model_name)
+    stored = stored_embeddings(embedder.model_name)
     needed = needed_recordings(products, embedder, stored)
     paths = [Path(p) for p in LLMResource.from_env().recordings]
     missing, stale = audit(needed, paths)
@@ -329,10 +327,10 @@ def recordings_main(argv: list[str] | None = None) -> int:
 def _exit(code: int) -> None:
     """Exit without interpreter finalisation.
 
-    duckdb 2.0's nanobind bindings print pages of "leaked instance" reports at interpreter
-    shutdown after a Dagster run that loaded torch (objects still referenced when modules
-    are torn down; harmless, but it buries the summary). Everything is flushed and closed
-    by now, so skip finalisation.
+    Interpreter shutdown after a Dagster run that loaded torch tears modules down under objects
+    still referenced (duckdb 2.0's bindings printed pages of "leaked instance" reports then;
+    harmless, but it buried the summary). Everything is flushed and closed by now, so skip
+    finalisation.
     """
     sys.stdout.flush()
     sys.stderr.flush()

@@ -10,6 +10,7 @@ from pkg_assets.defs.automation import graph_automation_sensor
 from pkg_assets.defs.behavior import assets as behavior
 from pkg_assets.defs.catalog import assets as catalog
 from pkg_assets.defs.catalog.sensors import category_sensor
+from pkg_assets.defs.executors import pipeline_executor
 from pkg_assets.defs.collective import assets as collective
 from pkg_assets.defs.evaluation import assets as evaluation
 from pkg_assets.defs.extraction import assets as extraction
@@ -30,7 +31,7 @@ STAGE_MODULES = [catalog, extraction, resolution, validation, collective, behavi
 
 def make_resources() -> dict:
     return {
-        "warehouse": WarehouseResource(database=str(settings.warehouse_path())),
+        "warehouse": WarehouseResource(catalog=settings.warehouse_catalog(), data_path=settings.warehouse_data_path()),
         "catalog": CatalogResource.from_env(),
         "llm": LLMResource.from_env(),
         "embedder": EmbedderResource(),
@@ -49,8 +50,15 @@ def make_definitions() -> dg.Definitions:
         schedules=SCHEDULES,
         sensors=[category_sensor, graph_automation_sensor],
         resources=resources,
-        executor=dg.in_process_executor,
+        executor=pipeline_executor(),
     )
 
 
 defs = make_definitions()
+
+
+def category_rebuild():
+    """The per-category rebuild as a job another process can load by name: with
+    `dg.reconstructable(category_rebuild)`, `dg.execute_job` hands its steps to the configured
+    executor (dagster-celery workers load it through this function)."""
+    return defs.resolve_job_def("category_rebuild_job")

@@ -31,19 +31,16 @@ class NeededRecording:
     members: tuple[str, ...] = ()  # cluster members, for cluster prompts
 
 
-def stored_embeddings(warehouse: Path, model: str) -> dict[tuple[str, str], np.ndarray]:
+def stored_embeddings(model: str) -> dict[tuple[str, str], np.ndarray]:
     """(product_id, content_hash) -> the vector the pipeline stored for that exact content, read
-    from an existing warehouse (read-only). Empty when there is none or it is busy."""
-    import duckdb
+    from the environment's warehouse. Empty when there is none yet."""
+    from pkg_assets.resources.warehouse import open_warehouse, warehouse_exists
 
-    if not warehouse.exists():
+    if not warehouse_exists():
         return {}
-    try:
-        with duckdb.connect(str(warehouse), read_only=True) as conn:
-            rows = conn.execute("SELECT product_id, content_hash, embedding FROM product_embeddings WHERE model = ?",
-                                [model]).fetchall()
-    except duckdb.Error:  # no such table yet, or a writer holds the file: embed instead
-        return {}
+    with open_warehouse() as conn:
+        rows = conn.execute("SELECT product_id, content_hash, embedding FROM product_embeddings WHERE model = ?",
+                            [model]).fetchall()
     return {(pid, digest): np.asarray(vector, dtype=np.float32) for pid, digest, vector in rows}
 
 

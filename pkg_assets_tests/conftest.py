@@ -20,7 +20,8 @@ GIFTCARDS = SHARED_DATA / "amazon-giftcards"
 
 _PIPELINE_VARS = ("PKG_DATA_DIR", "PKG_CATALOG_PATH", "PKG_CATALOG_FORMAT", "PKG_CATALOG_COLUMNS",
                   "PKG_INTERACTIONS_PATH", "PKG_CATEGORY_LEVEL", "PKG_LLM_MODEL", "PKG_LLM_API_BASE",
-                  "PKG_WAREHOUSE", "PKG_SNAPSHOT", "PKG_REPLAY_RECORDINGS", "PKG_REPLAY_STRICT", "PKG_SQL_DIR")
+                  "PKG_WAREHOUSE_CATALOG", "PKG_WAREHOUSE_DATA", "PKG_DUCKDB_MEMORY_LIMIT",
+                  "PKG_DUCKDB_TEMP_DIR", "PKG_SNAPSHOT", "PKG_REPLAY_RECORDINGS", "PKG_REPLAY_STRICT", "PKG_SQL_DIR")
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +39,47 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server from Debian's postgresql package (trust auth, loopback
+    only): yields a function that creates a fresh database and returns its URL. Skips where
+    PostgreSQL is absent."""
+    import glob
+    import shutil
+    import subprocess
+    import uuid
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found or shutil.which("psql") is None:
+        pytest.skip("PostgreSQL is absent (apt-get install postgresql)")
+    import tempfile
+
+    bin_dir = Path(found[-1]).parent
+    # Not under pytest's own temporary folder: that one is private to us, and PostgreSQL
+    # refuses to run as root, so it runs as the package's own user then.
+    root = Path(tempfile.mkdtemp(prefix="pkg-postgres-"))
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        shutil.chown(root, "postgres")
+    port = free_port()
+    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(root / "db"), "--auth=trust", "-U", "postgres"],
+                   check=True, capture_output=True)
+    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(root / "db"), "-w", "-l", str(root / "log"),
+                    "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
+
+    def new_database() -> str:
+        name = f"pkg_{uuid.uuid4().hex[:10]}"
+        subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-q", "-c",
+                        f"CREATE DATABASE {name}"], check=True, capture_output=True)
+        return f"postgres://postgres@127.0.0.1:{port}/{name}"
+    try:
+        yield new_database
+    finally:
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(root / "db"), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def requires(path: Path):
@@ -62,7 +104,7 @@ class DemoRun:
             self.instance = dg.DagsterInstance.local_temp(tempdir=str(self.dagster_home))
             self.defs = make_definitions()
             self.figures = run_pipeline(self.instance, self.defs, log=lambda *_: None)
-        self.warehouse = root / "data" / "warehouse.duckdb"
+        self.data = root / "data"  # the warehouse (warehouse.sqlite + lake/) and the snapshot
         self.snapshot = root / "data" / "snapshot" / "pkg.duckdb"
 
     def execute(self, job: str, partition_key: str | None = None, run_config: dict | None = None,
@@ -74,9 +116,9 @@ class DemoRun:
             )
 
     def query(self, sql: str, params=None):
-        import duckdb
+        from pkg_assets.resources.warehouse import open_folder_warehouse
 
-        with duckdb.connect(str(self.warehouse), read_only=True) as conn:
+        with open_folder_warehouse(self.data) as conn:
             return conn.execute(sql, params or []).fetchall()
 
 

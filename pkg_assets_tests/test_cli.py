@@ -6,6 +6,7 @@ import time
 from pkg_assets.cli import demo_main
 from pkg_assets_tests.conftest import _env
 from pkg_assets.fake_llm import FakeLLMServer
+from pkg_assets.resources.warehouse import open_folder_warehouse
 
 
 def _shop(tmp_path):
@@ -74,9 +75,7 @@ def test_one_catalog_one_warehouse_unless_replaced(tmp_path, capsys):
         assert "was built from the catalog" in last and "PKG_DATA_DIR" in last and "DAGSTER_HOME" in last
         assert "--replace" in last
         assert demo_main(["--catalog", str(other), "--ephemeral", "--replace"]) == 0
-    import duckdb
-
-    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+    with open_folder_warehouse(tmp_path / "data") as conn:
         assert conn.execute("SELECT DISTINCT category FROM products").fetchall() == [("Living",)]
         assert conn.execute("SELECT value FROM warehouse_info").fetchall() == [(str(other.resolve()),)]
 

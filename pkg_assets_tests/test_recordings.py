@@ -26,7 +26,8 @@ def test_pkg_recordings_reuses_the_warehouse_vectors_and_fails_on_a_stale_record
 
     products = CatalogResource().read_products().products
     embedder = EmbedderResource()
-    stored = stored_embeddings(demo_run.warehouse, embedder.model_name)
+    monkeypatch.setenv("PKG_DATA_DIR", demo_run.env["PKG_DATA_DIR"])
+    stored = stored_embeddings(embedder.model_name)
     assert len(stored) == len(products)
 
     class Counting:
@@ -40,7 +41,6 @@ def test_pkg_recordings_reuses_the_warehouse_vectors_and_fails_on_a_stale_record
     assert plan_clusters(products, Counting(), stored) == plan_clusters(products, embedder)
     assert Counting.calls == 0
 
-    monkeypatch.setenv("PKG_DATA_DIR", demo_run.env["PKG_DATA_DIR"])
     assert recordings_main([]) == 0
     assert "missing: 0  stale: 0" in capsys.readouterr().out
 

@@ -25,20 +25,19 @@ GRAPH_ASSETS = dg.AssetSelection.assets(
     "user_preferences", "user_kg_context",
 )
 
-# One process per run: DuckDB allows a single writer process per file.
+# Every job runs on the code location's executor (defs/executors.py, PKG_EXECUTOR): in
+# process by default, or multiprocess, or on dagster-celery workers. The warehouse takes
+# concurrent writers, so steps and runs of different categories run at once.
 catalog_job = dg.define_asset_job("catalog_job", CATALOG_ASSETS, partitions_def=category_partitions,
-                                  executor_def=dg.in_process_executor,
                                   description="Ingest one category's products and embed them.")
 interactions_job = dg.define_asset_job("interactions_job", dg.AssetSelection.assets("interactions"),
-                                       executor_def=dg.in_process_executor,
                                        description="Ingest interactions (all users).")
 knowledge_job = dg.define_asset_job("knowledge_job", KNOWLEDGE_ASSETS, partitions_def=category_partitions,
-                                    executor_def=dg.in_process_executor,
                                     description="LLM extraction, resolution, gate and collective knowledge for one category.")
 category_rebuild_job = dg.define_asset_job("category_rebuild_job", CATALOG_ASSETS | KNOWLEDGE_ASSETS,
-                                           partitions_def=category_partitions, executor_def=dg.in_process_executor,
+                                           partitions_def=category_partitions,
                                            description="Everything per category, for the nightly schedule.")
-graph_job = dg.define_asset_job("graph_job", GRAPH_ASSETS, executor_def=dg.in_process_executor,
+graph_job = dg.define_asset_job("graph_job", GRAPH_ASSETS,
                                 description="Mine behaviour, fuse and publish the graph, evaluate, personalise.")
 
 JOBS = [catalog_job, interactions_job, knowledge_job, category_rebuild_job, graph_job]
@@ -57,6 +56,5 @@ def nightly_category_rebuild(context: dg.ScheduleEvaluationContext):
 SCHEDULES = [nightly_category_rebuild]
 
 observe_catalog_job = dg.define_asset_job("observe_catalog_job", dg.AssetSelection.assets("catalog_source"),
-                                          executor_def=dg.in_process_executor,
                                           description="Observe the catalog files: records their content hash.")
 JOBS.append(observe_catalog_job)

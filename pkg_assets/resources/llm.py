@@ -45,7 +45,7 @@ from pkg_assets.core.extraction import InvalidAnswer
 from pkg_assets.core.prompts import PromptTemplate, input_hash
 from pkg_assets.core.secrets import redact
 from pkg_assets.resources.progress import duration, progress
-from pkg_assets.resources.warehouse import WarehouseResource, registered
+from pkg_assets.resources.warehouse import WarehouseResource, is_write_conflict, registered, retry_conflicts
 
 # Assumed answer length when the ledger has no history for a prompt yet (dry-run estimates).
 DEFAULT_COMPLETION_TOKENS = 250
@@ -243,7 +243,7 @@ class LedgerWriter:
         self.spill_path = spill_path
         self.spilled = 0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self.written = self.commits = 0
+        self.written = self.commits = self.conflicts = 0
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="llm-ledger-writer", daemon=True)
         self._thread.start()
@@ -303,10 +303,11 @@ class LedgerWriter:
                     with registered(conn, "_ledger_batch", frame):
                         conn.execute("INSERT INTO llm_calls BY NAME SELECT * FROM _ledger_batch")
                 break
-            except (duckdb.IOException, duckdb.TransactionException, RuntimeError) as exc:
-                # Another process holds the warehouse's write lock: wait, never drop the rows.
-                if time.monotonic() > give_up or "lock" not in str(exc).lower():
+            except duckdb.Error as exc:
+                # Another writer's commit got in the way (or holds a lock): wait, never drop the rows.
+                if time.monotonic() > give_up or not is_write_conflict(exc):
                     raise
+                self.conflicts += 1
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
         self.written += len(rows)
@@ -323,8 +324,8 @@ def import_spill(open_ledger, spill_path: Path) -> int:
         frame = pd.DataFrame(rows, columns=list(LEDGER_COLUMNS))
         frame["created_at"] = pd.to_datetime(frame["created_at"])
         with open_ledger() as conn, registered(conn, "_ledger_spill", frame):
-            conn.execute("INSERT INTO llm_calls BY NAME SELECT * FROM _ledger_spill "
-                         "WHERE call_id NOT IN (SELECT call_id FROM llm_calls)")
+            retry_conflicts(lambda: conn.execute("INSERT INTO llm_calls BY NAME SELECT * FROM _ledger_spill "
+                                                 "WHERE call_id NOT IN (SELECT call_id FROM llm_calls)"))
     spill_path.unlink()
     return len(rows)
 
@@ -857,7 +858,8 @@ def raw_body(response) -> str | None:
 
 def mark_invalid(conn: duckdb.DuckDBPyConnection, call_id: str, error: str) -> None:
     """An answer that fails its schema stays in the ledger, flagged, with the reason."""
-    conn.execute("UPDATE llm_calls SET status = 'invalid', error = ? WHERE call_id = ?", [error[:2000], call_id])
+    retry_conflicts(lambda: conn.execute("UPDATE llm_calls SET status = 'invalid', error = ? WHERE call_id = ?",
+                                         [error[:2000], call_id]))
 
 
 @dataclass
@@ -892,6 +894,6 @@ def parse_results(conn: duckdb.DuckDBPyConnection, results: list[LLMResult],
     if changes:
         frame = pd.DataFrame(changes, columns=["call_id", "status", "error"])
         with registered(conn, "_ledger_status", frame):
-            conn.execute("UPDATE llm_calls SET status = s.status, error = s.error "
-                         "FROM _ledger_status s WHERE llm_calls.call_id = s.call_id")
+            retry_conflicts(lambda: conn.execute("UPDATE llm_calls SET status = s.status, error = s.error "
+                                                 "FROM _ledger_status s WHERE llm_calls.call_id = s.call_id"))
     return ParsedResults(answers, invalid)

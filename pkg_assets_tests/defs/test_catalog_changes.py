@@ -5,6 +5,7 @@ import dagster as dg
 import duckdb
 
 from pkg_assets_tests.conftest import _env
+from pkg_assets.resources.warehouse import open_folder_warehouse
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 GRAPH = ["interactions", "behavior_edges", "pkg_nodes", "pkg_edges", "pkg_topk", "pkg_snapshot"]
@@ -71,7 +72,7 @@ def test_a_renamed_category_and_a_removed_product_leave_every_table_and_the_snap
             _materialise(defs, instance, ["products", "product_embeddings"], category)
         _materialise(defs, instance, GRAPH)
 
-    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
+    with open_folder_warehouse(data) as conn:
         assert conn.execute("SELECT category, count(*) FROM products GROUP BY 1 ORDER BY 1").fetchall() == [
             ("Kitchen", 4), ("Outdoor", 3)]
         assert conn.execute("SELECT category, count(*) FROM product_embeddings GROUP BY 1 ORDER BY 1").fetchall() == [
@@ -103,5 +104,5 @@ def test_a_warehouse_refuses_a_run_from_another_catalog_unless_replace_is_asked(
         assert f"built from the catalog {first.resolve()}" in message and "PKG_DATA_DIR" in message
     with _env({**data, "PKG_CATALOG_PATH": str(second), "PKG_REPLACE_WAREHOUSE": "1"}):
         _materialise(make_definitions(), instance, ["products"], "Kitchen")
-    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+    with open_folder_warehouse(tmp_path / "data") as conn:
         assert conn.execute("SELECT value FROM warehouse_info").fetchall() == [(str(second.resolve()),)]

@@ -5,11 +5,11 @@ most interactions first; with no model at all the step materialises empty and sa
 import json
 
 import dagster as dg
-import duckdb
 
 from pkg_assets.core.models import FACTORS
 from pkg_assets.core.prompts import FACTOR_PROMPTS
 from pkg_assets_tests.conftest import _env
+from pkg_assets.resources.warehouse import open_folder_warehouse
 
 ANSWER = json.dumps({"relations": [{"relation": "complement", "tail": "Mug", "tail_kind": "product",
                                     "confidence": 0.8, "rationale": "tea goes in a mug"}]})
@@ -45,7 +45,7 @@ def test_missing_answers_are_reported_and_the_rerun_asks_only_for_them(tmp_path)
                                           raise_on_error=False)
 
     def ledger():
-        with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+        with open_folder_warehouse(tmp_path / "data") as conn:
             return dict(conn.execute("SELECT status, count(*) FROM llm_calls GROUP BY 1").fetchall())
 
     assert run(["products"]).success
@@ -57,7 +57,7 @@ def test_missing_answers_are_reported_and_the_rerun_asks_only_for_them(tmp_path)
     assert "PKG_LLM_MODEL" in metadata["llm_missing_reason"].value
     assert "K2" in metadata["llm_missing_examples"].value
     assert ledger() == {"ok": 6}
-    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+    with open_folder_warehouse(tmp_path / "data") as conn:
         assert conn.execute("SELECT DISTINCT head_id FROM llm_relations").fetchall() == [("K1",)]
 
     _record(recordings, ["K1", "K2"])
@@ -66,7 +66,7 @@ def test_missing_answers_are_reported_and_the_rerun_asks_only_for_them(tmp_path)
     metadata = result.asset_materializations_for_node("llm_relations")[0].metadata
     assert metadata["llm_calls_made"].value == 6 and metadata["llm_cache_hits"].value == 6
     assert ledger() == {"ok": 12}
-    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+    with open_folder_warehouse(tmp_path / "data") as conn:
         assert conn.execute("SELECT count(*) FROM llm_relations").fetchall() == [(12,)]  # 2 products x 6 factors
 
 
@@ -106,12 +106,12 @@ def test_a_budget_extracts_the_products_with_most_interactions_first(tmp_path):
     result = _materialise(env, ["products", "llm_relations"], {"ops": {"llm_relations": {"config": {"max_products": 2}}}})
     metadata = result.asset_materializations_for_node("llm_relations")[0].metadata
     assert metadata["products"].value == 2 and metadata["products_over_budget"].value == 1
-    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+    with open_folder_warehouse(tmp_path / "data") as conn:
         assert conn.execute("SELECT DISTINCT head_id FROM llm_relations ORDER BY 1").fetchall() == [("K2",), ("K3",)]
     by_id = _materialise({**env, "PKG_LLM_MAX_PRODUCTS": "1"}, ["llm_relations"],
                          {"ops": {"llm_relations": {"config": {"priority": "catalog"}}}})
     assert by_id.asset_materializations_for_node("llm_relations")[0].metadata["products_answered"].value == 1
-    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+    with open_folder_warehouse(tmp_path / "data") as conn:
         assert conn.execute("SELECT DISTINCT head_id FROM llm_relations").fetchall() == [("K1",)]
 
 

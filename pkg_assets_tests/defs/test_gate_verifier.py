@@ -1,12 +1,11 @@
 """The gate's optional verifier pass: borderline edges are asked about through the ledger."""
 
-import shutil
 
 import dagster as dg
-import duckdb
 
 from pkg_assets_tests.conftest import _env
 from pkg_assets.fake_llm import FakeLLMServer
+from pkg_assets.resources.warehouse import copy_warehouse, open_folder_warehouse
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 GATE = {dg.AssetKey("validated_relations"), dg.AssetKey("rejected_relations")}
@@ -26,7 +25,7 @@ def _gate_run(data_dir, server, category: str, **gate_config):
 
 
 def _edges(data_dir, category):
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
+    with open_folder_warehouse(data_dir) as conn:
         return conn.execute("""
             SELECT head_id, tail_id, reasons, sig_verifier FROM validated_relations WHERE category = ?
             UNION ALL
@@ -37,7 +36,7 @@ def _edges(data_dir, category):
 def test_the_verifier_judges_only_borderline_edges_and_its_no_rejects(demo_run, tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    shutil.copy(demo_run.warehouse, data_dir / "warehouse.duckdb")
+    copy_warehouse(demo_run.data, data_dir)
     category = "Flowers & Gifts"
     with FakeLLMServer() as server:
         # Strict evidence (nothing in the demo has 50 shared users): every product edge the
@@ -61,6 +60,6 @@ def test_the_verifier_judges_only_borderline_edges_and_its_no_rejects(demo_run, 
         # Re-running asks nothing new: the answers are in the ledger.
         assert _gate_run(data_dir, server, category, **strict).success
         assert server.stats["requests"] == calls_after_first
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
+    with open_folder_warehouse(data_dir) as conn:
         prompts = conn.execute("SELECT DISTINCT prompt_version FROM llm_calls WHERE prompt_version LIKE 'verify%'").fetchall()
     assert len(prompts) == 1

@@ -10,7 +10,7 @@ import pandas as pd
 
 from pkg_assets.defs.evaluation.assets import graph_evaluation
 from pkg_assets.defs.graph.assets import publish_snapshot
-from pkg_assets.resources.warehouse import WarehouseResource, ensure_tables
+from pkg_assets.resources.warehouse import WarehouseResource, ensure_tables, open_folder_warehouse
 
 
 def _warehouse(path):
@@ -47,9 +47,7 @@ def test_orphans_of_killed_publishes_are_swept_and_fresh_ones_kept(tmp_path):
 
 
 def test_graph_evaluation_on_a_graph_with_no_edges(tmp_path):
-    database = tmp_path / "w.duckdb"
-    with duckdb.connect(str(database)) as conn:
-        ensure_tables(conn)
+    with open_folder_warehouse(tmp_path) as conn:
         conn.execute("INSERT INTO products (product_id, title, category, category_path, content_hash) VALUES "
                      "('A', 'Kettle', 'Kitchen', 'Home > Kitchen', 'a'), ('B', 'Toaster', 'Kitchen', 'Home > Kitchen', 'b')")
         # Two events per user: training keeps one item each, so behaviour mines no pair at all.
@@ -57,7 +55,7 @@ def test_graph_evaluation_on_a_graph_with_no_edges(tmp_path):
                               "product_id": ["A", "B", "B", "A"], "position": [0, 1, 0, 1]})
         conn.register("events", frame)
         conn.execute("INSERT INTO interactions BY NAME SELECT * FROM events")
-    result = dg.materialize([graph_evaluation], resources={"warehouse": WarehouseResource(database=str(database))},
+    result = dg.materialize([graph_evaluation], resources={"warehouse": WarehouseResource.in_folder(tmp_path)},
                             raise_on_error=False)
     assert result.success
     metadata = result.asset_materializations_for_node("graph_evaluation")[0].metadata

@@ -15,6 +15,7 @@ import pytest
 from pkg_assets.core.models import LLM_RELATIONS
 from pkg_assets_tests.conftest import PROJECT_DIR, _env
 from pkg_assets.fake_llm import FakeLLMServer
+from pkg_assets.resources.warehouse import open_folder_warehouse
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -56,7 +57,7 @@ class Pipeline:
                                              raise_on_error=False)
 
     def query(self, sql):
-        with duckdb.connect(str(self.data / "warehouse.duckdb"), read_only=True) as conn:
+        with open_folder_warehouse(self.data) as conn:
             return conn.execute(sql).fetchall()
 
 
@@ -239,7 +240,7 @@ def test_json_nested_past_the_parser_limit_is_invalid_and_never_poisons_the_cach
 
         # A ledger written by an older parser that trusted these answers as `ok`: the re-run
         # parses them again, flags them, and pays for nothing.
-        with duckdb.connect(str(pipeline.data / "warehouse.duckdb")) as conn:
+        with open_folder_warehouse(pipeline.data) as conn:
             conn.execute("UPDATE llm_calls SET status = 'ok', error = NULL WHERE status = 'invalid'")
         again = pipeline.run(["llm_relations"])
     assert again.success
@@ -324,7 +325,7 @@ def test_a_catalog_run_proceeds_while_another_category_waits_on_the_llm(tmp_path
     # The catalog run finished while the extraction still waited on the LLM: the warehouse
     # was not held across the LLM phase (before, it waited for the whole extraction).
     assert catalog_outcome["ended"] < extraction_outcome["ended"] - 2
-    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+    with open_folder_warehouse(tmp_path / "data") as conn:
         assert conn.execute("SELECT category, count(*) FROM products GROUP BY 1 ORDER BY 1").fetchall() == [
             ("Garden", 5), ("Kitchen", 20)]
         assert conn.execute("SELECT count(*) FROM llm_calls WHERE status = 'ok'").fetchall() == [(120,)]

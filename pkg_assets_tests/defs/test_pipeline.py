@@ -9,6 +9,7 @@ import pytest
 
 from pkg_assets import settings
 from pkg_assets_tests.conftest import _env
+from pkg_assets.resources.warehouse import open_folder_warehouse
 
 ALL_ASSETS = ["products", "interactions", "llm_relations", "product_embeddings", "product_duplicates",
               "resolved_relations", "concepts",
@@ -217,7 +218,7 @@ def test_products_asset_on_a_csv_catalog_quarantines_bad_rows(tmp_path, fmt):
         instance.add_dynamic_partitions("category", ["Kitchen", "Pantry"])
         for category in ("Kitchen", "Pantry"):
             assert defs.resolve_job_def("catalog_job").execute_in_process(instance=instance, partition_key=category).success
-    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+    with open_folder_warehouse(tmp_path / "data") as conn:
         assert conn.execute("SELECT product_id, title, category, price, parse_flags FROM products ORDER BY 1").fetchall() == [
             ("A1", "Kettle", "Kitchen", 10.0, None), ("A3", "Mug", "Kitchen", None, "price: not a number ('??')"),
             ("A4", "Tea & Co", "Pantry", 2.0, None)]  # a bad optional value is nulled and flagged, the product kept

@@ -5,9 +5,9 @@ Unix-second timestamps) through the real `products` and `interactions` assets.""
 import json
 
 import dagster as dg
-import duckdb
 
 from pkg_assets_tests.conftest import _env
+from pkg_assets.resources.warehouse import open_folder_warehouse
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -74,7 +74,7 @@ def test_products_and_interactions_metadata_count_every_decision(tmp_path):
     assert events_meta["dagster/row_count"].value == 6 and events_meta["rejected_rows"].value == 1
     assert events_meta["decision_counts"].value == {"ts nulled: unreadable timestamp": 2}
 
-    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+    with open_folder_warehouse(tmp_path / "data") as conn:
         flags = dict(conn.execute("SELECT product_id, parse_flags FROM products WHERE parse_flags IS NOT NULL").fetchall())
         assert set(flags) == {"K2", "K3", "K4"} and flags["K3"].startswith("price: out of range")
         rejected = conn.execute("SELECT category, source_line, reason FROM products_rejected ORDER BY source_line").fetchall()
@@ -126,7 +126,7 @@ def test_a_legacy_header_less_latin1_catalog_and_truncated_gzip_events_through_t
     assert events_meta["rejected_rows"].value == 1
     assert "truncated file: the compressed stream ends early" in events_meta["rejected_by_reason"].value
     assert 150 < events_meta["dagster/row_count"].value < 200
-    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+    with open_folder_warehouse(tmp_path / "data") as conn:
         titles = dict(conn.execute("SELECT product_id, title FROM products").fetchall())
         assert titles["A&amp;B"] == "Crème brûlée torch" and titles["A&B"] == "Café bowl"
         assert conn.execute("SELECT count(DISTINCT product_id) FROM interactions").fetchall() == [(4,)]

@@ -8,7 +8,7 @@ suite must then fail *that* expectation, as a blocking failure when it is critic
 type without a corruption here fails the test, so the suites cannot outgrow it.
 """
 
-import duckdb
+from pkg_assets.resources.warehouse import open_folder_warehouse
 import pandas as pd
 import pytest
 
@@ -72,7 +72,7 @@ def test_every_suite_has_a_loader():
 @pytest.mark.parametrize("suite", SUITES)
 def test_each_expectation_fails_on_the_data_it_guards_against(demo_run, suite):
     load, partition = LOADERS[suite]
-    with duckdb.connect(str(demo_run.warehouse), read_only=True) as conn:
+    with open_folder_warehouse(demo_run.data) as conn:
         frame, parameters = load(conn, partition)
     path = settings.expectations_dir() / f"{suite}.json"
     assert run_suite(path, frame, parameters).success, f"{suite} fails on the demo itself"

@@ -117,7 +117,7 @@ def test_group_commits_write_every_row_once_in_few_transactions(tmp_path):
     from pkg_assets.resources.llm import LedgerWriter
     from pkg_assets.resources.warehouse import WarehouseResource
 
-    warehouse = WarehouseResource(database=str(tmp_path / "w.duckdb"))
+    warehouse = WarehouseResource.in_folder(tmp_path)
     path = _recordings(tmp_path / "r.jsonl", PRODUCTS)
     results, stats = LLMResource(recordings=[str(path)]).ask(warehouse, _requests())
     assert stats.calls_made == 4 and all(r.status == "ok" for r in results)

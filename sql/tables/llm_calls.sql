@@ -1,7 +1,7 @@
 -- The ledger: every LLM call, written before its answer is parsed.
 -- Identical (model, prompt_version, input_hash) is answered from here, not the provider.
 CREATE TABLE IF NOT EXISTS llm_calls (
-    call_id            VARCHAR PRIMARY KEY,
+    call_id            VARCHAR NOT NULL,
     model              VARCHAR NOT NULL,
     prompt_name        VARCHAR NOT NULL,
     prompt_version     VARCHAR NOT NULL,

@@ -14,6 +14,5 @@ CREATE TABLE IF NOT EXISTS pkg_edges (
     evidence        VARCHAR,           -- JSON: factors, call ids, cluster, behaviour counts
     model           VARCHAR,
     prompt_version  VARCHAR,
-    built_at        TIMESTAMP,
-    PRIMARY KEY (src_id, relation, dst_id)
+    built_at        TIMESTAMP
 );

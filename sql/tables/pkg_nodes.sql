@@ -1,5 +1,5 @@
 CREATE TABLE IF NOT EXISTS pkg_nodes (
-    node_id        VARCHAR PRIMARY KEY,
+    node_id        VARCHAR NOT NULL,
     node_type      VARCHAR NOT NULL,   -- product | concept
     name           VARCHAR NOT NULL,
     kind           VARCHAR,            -- product category, or concept kind

@@ -3,6 +3,5 @@ CREATE TABLE IF NOT EXISTS pkg_topk (
     relation  VARCHAR NOT NULL,   -- '*' = any relation
     rank      INTEGER NOT NULL,
     dst_id    VARCHAR NOT NULL,
-    weight    DOUBLE NOT NULL,
-    PRIMARY KEY (src_id, relation, rank)
+    weight    DOUBLE NOT NULL
 );

@@ -17,9 +17,9 @@ from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.resources.warehouse import WarehouseResource, replace_table, scalar, sql_text
 
 SNAPSHOT_TABLES = ("pkg_nodes", "pkg_edges", "pkg_topk")
-# The snapshot keeps the warehouse's DDL (primary keys included: a reader can rely on one
-# row per key) and stores rows in key order, so zone maps let a product's lookup skip most
-# of the file.
+# The snapshot keeps the warehouse's DDL plus the keys of sql/snapshot_keys.sql (a reader
+# can rely on one row per key) and stores rows in key order, so zone maps let a product's
+# lookup skip most of the file.
 SNAPSHOT_ORDER = {"pkg_nodes": "node_id", "pkg_edges": "src_id, relation, dst_id", "pkg_topk": "src_id, relation, rank"}
 
 
@@ -114,10 +114,11 @@ def publish_snapshot(conn, target: Path) -> dict:
     try:
         conn.execute(f"USE {alias}")
         try:
-            for table in SNAPSHOT_TABLES:  # the same DDL, keys included
+            for table in SNAPSHOT_TABLES:  # the warehouse's DDL
                 conn.execute((settings.sql_dir() / "tables" / f"{table}.sql").read_text())
                 conn.execute(f"INSERT INTO {alias}.{table} BY NAME "
                              f"SELECT * FROM {home}.{table} ORDER BY {SNAPSHOT_ORDER[table]}")
+            conn.execute(sql_text("snapshot_keys"))
             for view in sorted((settings.sql_dir() / "views").glob("*.sql")):
                 conn.execute(view.read_text())
             conn.execute(
