@@ -17,13 +17,22 @@ the ledger writer opens it for each group commit only. Then, side by side on war
 the cost of one ledger row written the old way (one auto-commit INSERT per answer) and by
 the group-committing `LedgerWriter`.
 
-Ends with `key: value` lines including `concurrency_speedup`, `rerun_llm_calls` and
-`ledger_group_commit_speedup`.
+Last, the client's CPU per call: `calls_per_s_per_core` is the calls one core sustains
+(calls answered / CPU seconds of the client process; the fake server runs in a process of its
+own so its CPU is not counted), for the code before the client work (`--before`, a commit
+checked out in a temporary git worktree and run with this venv) and for this checkout, side
+by side against the same server: 1,200 calls, 128 in flight, after a warm-up.
+
+Ends with `key: value` lines including `concurrency_speedup`, `rerun_llm_calls`,
+`ledger_group_commit_speedup`, `calls_per_s_per_core_before`, `calls_per_s_per_core` and
+`client_cpu_speedup`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import sys
 import tempfile
@@ -87,6 +96,81 @@ def ledger_row_costs(rows: int, folder: Path) -> tuple[float, float, int]:
     return autocommit_ms, grouped_ms, writer.commits
 
 
+# The last commit before the client work (prompt templates without a stat() per call, no
+# price-map lookups per call, litellm's own computed cost reused).
+BEFORE_CLIENT_WORK = "f1f28de"
+
+
+def client_cpu_child(port: int, products: int) -> None:
+    """Child: CPU seconds of the client for `products` x 6 factor calls at 128 in flight. Runs
+    with whichever pkg_assets is first on PYTHONPATH (this checkout, or the `--before` worktree)."""
+    import time
+
+    import pkg_assets  # noqa: F401  (offline defaults)
+    from pkg_assets.core.models import FACTORS
+    from pkg_assets.defs.extraction.assets import factor_requests
+    from pkg_assets.resources.llm import LLMResource
+    from pkg_assets.resources.warehouse import WarehouseResource
+
+    requests = factor_requests(load_products(products), list(FACTORS), "bench")
+
+    def warehouse():
+        return WarehouseResource.in_folder(tempfile.mkdtemp(prefix="pkg-bench-client-"))
+
+    llm = LLMResource(model="openai/fake-model", api_base=f"http://127.0.0.1:{port}/v1", max_in_flight=128,
+                      timeout_s=30, num_retries=2)
+    llm.ask(warehouse(), requests[:100])  # warm-up: imports, connections
+    target = warehouse()
+    with target.connect():
+        pass
+    cpu, wall = time.process_time(), time.perf_counter()
+    _, stats = llm.ask(target, requests)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    print(json.dumps({"calls": stats.calls_made, "cpu_s": cpu, "wall_s": wall, "failures": stats.failures}))
+
+
+def client_cpu(before: str | None, products: int, latency: float) -> dict[str, dict]:
+    """{variant: child's figures} for this checkout and, when `before` names a commit, for it."""
+    import socket
+    import subprocess
+    import time
+
+    project = Path(__file__).resolve().parent.parent
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "pkg_assets.fake_llm", "--port", str(port),
+                               "--latency-s", str(latency)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worktree = Path(tempfile.mkdtemp(prefix="pkg-bench-before-")) / "tree" if before else None
+    try:
+        time.sleep(3)
+        variants = {"after": project}
+        if worktree is not None:
+            made = subprocess.run(["git", "-C", str(project), "worktree", "add", "--detach", str(worktree), before],
+                                  capture_output=True, text=True)
+            if made.returncode == 0:
+                variants = {"before": worktree, **variants}
+            else:
+                print(f"client cpu: no worktree of {before} ({made.stderr.strip()[:200]}); measuring this checkout only")
+        figures = {}
+        for name, root in variants.items():
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(project / "benchmarks")])}
+            code = f"import extraction; extraction.client_cpu_child({port}, {products})"
+            out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True)
+            if out.returncode != 0:
+                raise RuntimeError(f"client cpu ({name}) failed: {out.stderr[-2000:]}")
+            figures[name] = json.loads(out.stdout.strip().splitlines()[-1])
+            f = figures[name]
+            print(f"client cpu ({name}): {f['calls']} calls, {f['cpu_s']:.2f} CPU s in {f['wall_s']:.1f}s wall "
+                  f"-> {f['calls'] / f['cpu_s']:.0f} calls/s per core", flush=True)
+        return figures
+    finally:
+        server.terminate()
+        if worktree is not None:
+            subprocess.run(["git", "-C", str(project), "worktree", "remove", "--force", str(worktree)],
+                           capture_output=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=1000)
@@ -94,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-flight", type=int, default=128)
     parser.add_argument("--sequential-calls", type=int, default=0, help="0 = run every call sequentially")
     parser.add_argument("--ledger-rows", type=int, default=2000, help="rows for the ledger write comparison")
+    parser.add_argument("--before", default=BEFORE_CLIENT_WORK,
+                        help="commit whose client CPU per call is measured beside this checkout's ('' = skip)")
+    parser.add_argument("--client-products", type=int, default=200, help="products (x 6 calls) for the client CPU runs")
     args = parser.parse_args(argv)
 
     import duckdb
@@ -158,6 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ledger_row_ms_autocommit: {autocommit_ms:.3f}")
     print(f"ledger_row_ms_group_commit: {grouped_ms:.3f}")
     print(f"ledger_group_commit_speedup: {autocommit_ms / grouped_ms:.1f}")
+    client = client_cpu(args.before or None, args.client_products, args.latency)
+    per_core = {name: f["calls"] / f["cpu_s"] for name, f in client.items()}
+    if "before" in per_core:
+        print(f"calls_per_s_per_core_before: {per_core['before']:.0f}")
+    print(f"calls_per_s_per_core: {per_core['after']:.0f}")
+    if "before" in per_core:
+        print(f"client_cpu_speedup: {per_core['after'] / per_core['before']:.2f}")
     return 0
 
 

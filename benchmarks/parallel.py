@@ -69,6 +69,10 @@ def prepare(root: Path, env: dict) -> list[str]:
 
 
 def launch(categories: list[str], env: dict, at_once: bool) -> float:
+    """Seconds for every category's run, one after another or all at once. Runs at once share
+    the cores (PKG_THREADS = cores / runs each) instead of each starting a thread per core."""
+    if at_once:
+        env = {**env, "PKG_THREADS": str(max(1, (os.cpu_count() or 1) // len(categories)))}
     started = time.perf_counter()
     command = [sys.executable, __file__, "--run-category"]
     if at_once:

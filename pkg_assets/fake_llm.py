@@ -99,6 +99,7 @@ class FakeLLMServer:
         self.stats: Counter = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.arrivals: list[float] = []  # time.time() of each request as it arrives
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -113,6 +114,7 @@ class FakeLLMServer:
     # ------------------------------------------------------------------ handler
 
     async def _chat(self, request: web.Request) -> web.Response:
+        self.arrivals.append(time.time())
         body = await request.json()
         self.stats["requests"] += 1
         self.auth_headers.append(request.headers.get("Authorization", ""))

@@ -39,6 +39,12 @@ def warehouse_data_path() -> str:
     return os.environ.get("PKG_WAREHOUSE_DATA", "").strip() or str(data_dir() / "lake")
 
 
+def threads() -> int | None:
+    """PKG_THREADS: threads per process for torch, BLAS and DuckDB (None: every core)."""
+    value = os.environ.get("PKG_THREADS", "").strip()
+    return max(1, int(value)) if value else None
+
+
 def duckdb_memory_limit() -> str:
     """DuckDB's memory limit per connection (its default is 80% of the machine's RAM, per process)."""
     return os.environ.get("PKG_DUCKDB_MEMORY_LIMIT", "").strip() or "2GB"

@@ -27,7 +27,13 @@ def _load(model_path: str):
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
+    from pkg_assets import settings
+
     transformers_logging.disable_progress_bar()  # "Loading weights" bars flood Dagster logs
+    if settings.threads():
+        import torch
+
+        torch.set_num_threads(settings.threads())
     return SentenceTransformer(model_path, device="cpu")
 
 

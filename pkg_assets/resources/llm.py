@@ -21,6 +21,7 @@ so no process holds DuckDB's write lock while it waits on the LLM.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import queue
@@ -330,6 +331,62 @@ def import_spill(open_ledger, spill_path: Path) -> int:
     return len(rows)
 
 
+@functools.lru_cache(maxsize=64)
+def supports_response_schema(model: str) -> bool:
+    """litellm's answer, once per model: asking it on every call looked the model up in the
+    price map each time (a fifth of the client's CPU per call)."""
+    import litellm
+
+    return bool(litellm.supports_response_schema(model=model))
+
+
+UNPRICED_MODELS: set[str] = set()  # models entered in litellm's price map at zero by us
+
+
+@functools.lru_cache(maxsize=64)
+def register_unpriced_model(model: str) -> None:
+    """A model litellm has no price for (a local server, the fake server, replay) is entered in
+    its price map at zero, once: otherwise litellm searches its whole map for a near name on
+    every call, three times per call. A call's cost was 0 for such a model before as well; an
+    estimate still says its price is unknown (`UNPRICED_MODELS`)."""
+    import logging
+
+    import litellm
+
+    try:
+        litellm.get_model_info(model)
+        return
+    except Exception:  # noqa: BLE001 - "This model isn't mapped yet"
+        UNPRICED_MODELS.add(model)
+    try:
+        provider = litellm.get_llm_provider(model)[1]
+    except Exception:  # noqa: BLE001 - a custom provider (replay) litellm can't name
+        provider = model.split("/", 1)[0]
+    quiet = logging.getLogger("LiteLLM")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # its note about cache prices does not apply to a zero price
+    try:
+        litellm.register_model({model: {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
+                                        "litellm_provider": provider, "mode": "chat"}})
+    finally:
+        quiet.setLevel(level)
+
+
+def response_cost(response) -> float:
+    """The cost litellm already computed for this response (its `response_cost` hidden param);
+    priced again only when it has none. 0 for models without a price (local, replay)."""
+    import litellm
+
+    hidden = getattr(response, "_hidden_params", None) or {}
+    cost = hidden.get("response_cost") if isinstance(hidden, dict) else getattr(hidden, "response_cost", None)
+    if cost is None and "response_cost" not in hidden:  # litellm did not price it: try once
+        try:
+            cost = litellm.completion_cost(completion_response=response)
+        except Exception:  # unknown price for local/replay models
+            cost = 0.0
+    return float(cost or 0.0)
+
+
 def approx_tokens(messages: list[dict]) -> int:
     """~4 characters per token: cheap enough to run on every request for rate limiting."""
     return sum(len(str(m.get("content", ""))) for m in messages) // 4 + 4 * len(messages)
@@ -570,6 +627,8 @@ class LLMResource(dg.ConfigurableResource):
         ).fetchall())
         completion_tokens = int(sum(history.get(r.prompt.name) or DEFAULT_COMPLETION_TOKENS for r in needed))
         try:
+            if self.model in UNPRICED_MODELS:  # entered at zero by us: its price is unknown
+                raise LookupError(self.model)
             prompt_cost, completion_cost = litellm.cost_per_token(
                 model=self.model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
             cost = float(prompt_cost + completion_cost)
@@ -585,6 +644,7 @@ class LLMResource(dg.ConfigurableResource):
         import litellm
 
         litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banner per failed call
+        register_unpriced_model(self.model)
         if self.model.startswith("replay/"):
             from pkg_assets.resources import replay
 
@@ -725,7 +785,7 @@ class LLMResource(dg.ConfigurableResource):
             kwargs["api_key"] = "not-needed"  # local OpenAI-compatible servers (vLLM) ignore it; the SDK wants one
         if self.json_mode:
             try:
-                structured = request.schema is not None and litellm.supports_response_schema(model=self.model)
+                structured = request.schema is not None and supports_response_schema(self.model)
             except Exception:
                 structured = False
             kwargs["response_format"] = request.schema if structured else {"type": "json_object"}
@@ -772,10 +832,7 @@ class LLMResource(dg.ConfigurableResource):
         except Exception as exc:  # noqa: BLE001 - a 200 whose body we can't read: paid, kept, flagged
             return LLMResult(request, call_id, "invalid", None, f"unreadable response: {type(exc).__name__}: {exc}"[:2000],
                              latency_ms=latency_ms, messages=messages, attempts=attempts, raw_response=raw)
-        try:
-            cost = float(litellm.completion_cost(completion_response=response) or 0.0)
-        except Exception:  # unknown price for local/replay models
-            cost = 0.0
+        cost = response_cost(response)
         return LLMResult(
             request, call_id, "ok", content or "",
             prompt_tokens=prompt_tokens,

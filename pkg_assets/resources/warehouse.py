@@ -223,8 +223,11 @@ def release_warehouses() -> None:
 def connection_settings(memory_limit: str | None = None, temp_directory: str | None = None) -> dict:
     """DuckDB's settings for the warehouse's instance: an explicit memory limit (DuckDB's own
     default is 80% of the machine, in every process) and a place to spill beyond it."""
-    return {"memory_limit": memory_limit or settings.duckdb_memory_limit(),
-            "temp_directory": temp_directory or settings.duckdb_temp_directory()}
+    config = {"memory_limit": memory_limit or settings.duckdb_memory_limit(),
+              "temp_directory": temp_directory or settings.duckdb_temp_directory()}
+    if settings.threads():
+        config["threads"] = settings.threads()
+    return config
 
 
 @contextmanager
