@@ -761,8 +761,6 @@ class LLMResource(dg.ConfigurableResource):
         return None if fallback is None or provider_key_set(self.model) else fallback
 
     def _completion_kwargs(self, request: LLMRequest, messages: list[dict], api_key: str | None = None) -> dict:
-        import litellm
-
         kwargs: dict = {
             "model": self.model,
             "messages": messages,
