@@ -19,8 +19,10 @@ category's extraction yields them: their count does not grow with the catalog): 
 (sql/pkg_nodes_build.sql and sql/pkg_edges_build.sql through `replace_table`), `topk`
 (sql/pkg_topk_build.sql) and `snapshot_publish` (the read-only DuckDB file). The warehouse
 stages report the time of the stage itself (loading the lake is not counted) and the peak RSS
-of their process. Parallel categories: `benchmarks/parallel.py`. Still to come: resolution of
-a fixed number of mentions against the whole catalog.
+of their process. Last, `benchmarks/parallel.py` runs 4 demo categories' knowledge runs one
+after another and all at once (LLM at 300 ms on the fake server) and its
+`parallel_categories_speedup` is printed here too (`--no-parallel` skips it). Still to come:
+resolution of a fixed number of mentions against the whole catalog.
 """
 
 from __future__ import annotations
@@ -188,9 +190,14 @@ def label(n: int) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--no-parallel", action="store_true", help="skip benchmarks/parallel.py")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
+    parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.generate:  # the child process that writes one size's files
+        generate(args.generate, args.dir)
+        return 0
     if args.stage:  # the child process of one measurement
         print(json.dumps(run_stage(args.stage, args.dir)), flush=True)
         return 0
@@ -201,7 +208,10 @@ def main() -> int:
             folder = Path(tmp) / label(n)
             folder.mkdir()
             started = time.perf_counter()
-            generate(n, folder)
+            # In a child: a process's peak RSS counts its parent's at the fork (Linux keeps the
+            # high-water mark across exec), so this process stays small while it starts stages.
+            subprocess.run([sys.executable, __file__, "--generate", str(n), "--dir", str(folder)], check=True,
+                           cwd=PROJECT_DIR)
             print(f"generated {n:,} products, {n * INTERACTIONS_PER_PRODUCT:,} interactions in "
                   f"{time.perf_counter() - started:.1f}s", flush=True)
             for stage in STAGES:
@@ -209,6 +219,17 @@ def main() -> int:
                 figures[f"{stage}_{label(n)}_s"] = round(seconds, 2)
                 figures[f"{stage}_{label(n)}_rss_mb"] = round(rss)
                 print(f"  {stage} [{label(n)}]: {seconds:.1f}s, peak {rss:,.0f} MB, {result}", flush=True)
+    if not args.no_parallel:
+        out = subprocess.run([sys.executable, str(Path(__file__).with_name("parallel.py"))], cwd=PROJECT_DIR,
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"benchmarks/parallel.py failed: {out.stderr[-2000:]}")
+        for line in out.stdout.splitlines():
+            key, _, value = line.partition(": ")
+            if key in ("sequential_s", "parallel_s", "parallel_categories_speedup"):
+                figures[f"parallel_{key}" if not key.startswith("parallel") else key] = float(value)
+        print(f"  4 categories one after another: {figures['parallel_sequential_s']}s, at once: "
+              f"{figures['parallel_s']}s", flush=True)
     print(f"machine: {machine()}")
     for key, value in figures.items():
         print(f"{key}: {value}")

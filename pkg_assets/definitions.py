@@ -57,8 +57,8 @@ def make_definitions() -> dg.Definitions:
 defs = make_definitions()
 
 
-def category_rebuild():
-    """The per-category rebuild as a job another process can load by name: with
-    `dg.reconstructable(category_rebuild)`, `dg.execute_job` hands its steps to the configured
-    executor (dagster-celery workers load it through this function)."""
-    return defs.resolve_job_def("category_rebuild_job")
+def job_by_name(name: str):
+    """A job another process can load by name, so `dg.execute_job` hands its steps to the
+    configured executor (multiprocess, dagster-celery workers):
+    `dg.build_reconstructable_job("pkg_assets.definitions", "job_by_name", ("category_rebuild_job",))`."""
+    return defs.resolve_job_def(name)

@@ -82,6 +82,21 @@ def postgres_server():
         shutil.rmtree(root, ignore_errors=True)
 
 
+def launch_job() -> None:
+    """`python -c ...launch_job()` JOB CATEGORY: one run of JOB for CATEGORY through the
+    configured executor (PKG_EXECUTOR: celery, multiprocess); prints the run's id and status."""
+    import json
+    import sys
+
+    import dagster as dg
+
+    job_name, category = sys.argv[1], sys.argv[2]
+    job = dg.build_reconstructable_job("pkg_assets.definitions", "job_by_name", reconstructable_args=(job_name,))
+    with dg.execute_job(job, instance=dg.DagsterInstance.get(), tags={"dagster/partition": category},
+                        raise_on_error=False) as result:
+        print(json.dumps({"run_id": result.run_id, "success": result.success}), flush=True)
+
+
 def requires(path: Path):
     return pytest.mark.skipif(not path.exists(), reason=f"{path} is absent (real data lives in ../shared/data)")
 

@@ -39,7 +39,32 @@ behaviour AS (
 ),
 all_edges AS (
     SELECT * FROM llm UNION ALL BY NAME SELECT * FROM collective UNION ALL BY NAME SELECT * FROM behaviour
+),
+kept AS (
+    SELECT * FROM all_edges
+    WHERE src_id <> dst_id
+      -- only products the catalog has now: a product that left it leaves the graph too
+      AND src_id IN (SELECT product_id FROM products)
+      AND (dst_type = 'concept' OR dst_id IN (SELECT product_id FROM products))
+),
+-- Most edges have one source (behaviour alone, mostly). Only the few (src, relation, dst)
+-- several sources propose are grouped with list aggregates: DuckDB cannot spill list states,
+-- and grouping every edge that way ran out of its memory limit at 100k products.
+shared_keys AS (
+    SELECT src_id, relation, dst_id FROM kept GROUP BY ALL HAVING count(*) > 1
+),
+single AS (
+    SELECT k.* FROM kept k ANTI JOIN shared_keys s USING (src_id, relation, dst_id)
+),
+shared AS (
+    SELECT k.* FROM kept k SEMI JOIN shared_keys s USING (src_id, relation, dst_id)
 )
+SELECT src_id, relation, dst_id, dst_type, [source] AS sources, least(1.0, weight) AS weight, gate_score,
+       confidence, support, lift, rationale,
+       to_json([json_object('source', source, 'evidence', evidence)]) AS evidence,
+       model, prompt_version, now()::TIMESTAMP AS built_at
+FROM single
+UNION ALL
 SELECT src_id, relation, dst_id,
        any_value(dst_type) AS dst_type,
        list_sort(list_distinct(list(source))) AS sources,
@@ -53,9 +78,5 @@ SELECT src_id, relation, dst_id,
        arg_max(model, weight) AS model,
        arg_max(prompt_version, weight) AS prompt_version,
        now()::TIMESTAMP AS built_at
-FROM all_edges
-WHERE src_id <> dst_id
-  -- only products the catalog has now: a product that left it leaves the graph too
-  AND src_id IN (SELECT product_id FROM products)
-  AND (dst_type = 'concept' OR dst_id IN (SELECT product_id FROM products))
+FROM shared
 GROUP BY src_id, relation, dst_id

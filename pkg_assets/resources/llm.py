@@ -340,38 +340,6 @@ def supports_response_schema(model: str) -> bool:
     return bool(litellm.supports_response_schema(model=model))
 
 
-UNPRICED_MODELS: set[str] = set()  # models entered in litellm's price map at zero by us
-
-
-@functools.lru_cache(maxsize=64)
-def register_unpriced_model(model: str) -> None:
-    """A model litellm has no price for (a local server, the fake server, replay) is entered in
-    its price map at zero, once: otherwise litellm searches its whole map for a near name on
-    every call, three times per call. A call's cost was 0 for such a model before as well; an
-    estimate still says its price is unknown (`UNPRICED_MODELS`)."""
-    import logging
-
-    import litellm
-
-    try:
-        litellm.get_model_info(model)
-        return
-    except Exception:  # noqa: BLE001 - "This model isn't mapped yet"
-        UNPRICED_MODELS.add(model)
-    try:
-        provider = litellm.get_llm_provider(model)[1]
-    except Exception:  # noqa: BLE001 - a custom provider (replay) litellm can't name
-        provider = model.split("/", 1)[0]
-    quiet = logging.getLogger("LiteLLM")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # its note about cache prices does not apply to a zero price
-    try:
-        litellm.register_model({model: {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
-                                        "litellm_provider": provider, "mode": "chat"}})
-    finally:
-        quiet.setLevel(level)
-
-
 def response_cost(response) -> float:
     """The cost litellm already computed for this response (its `response_cost` hidden param);
     priced again only when it has none. 0 for models without a price (local, replay)."""
@@ -627,8 +595,6 @@ class LLMResource(dg.ConfigurableResource):
         ).fetchall())
         completion_tokens = int(sum(history.get(r.prompt.name) or DEFAULT_COMPLETION_TOKENS for r in needed))
         try:
-            if self.model in UNPRICED_MODELS:  # entered at zero by us: its price is unknown
-                raise LookupError(self.model)
             prompt_cost, completion_cost = litellm.cost_per_token(
                 model=self.model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
             cost = float(prompt_cost + completion_cost)
@@ -644,7 +610,6 @@ class LLMResource(dg.ConfigurableResource):
         import litellm
 
         litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banner per failed call
-        register_unpriced_model(self.model)
         if self.model.startswith("replay/"):
             from pkg_assets.resources import replay
 

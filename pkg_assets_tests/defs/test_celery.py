@@ -39,19 +39,6 @@ COMPARED = {
 }
 
 
-def launch_rebuild() -> None:
-    """`python -c ...launch_rebuild()` CATEGORY: one category_rebuild_job run through the
-    configured executor (PKG_EXECUTOR=celery here); prints the run's id and status."""
-    import dagster as dg
-
-    from pkg_assets.definitions import category_rebuild
-
-    category = sys.argv[1]
-    with dg.execute_job(dg.reconstructable(category_rebuild), instance=dg.DagsterInstance.get(),
-                        tags={"dagster/partition": category}, raise_on_error=False) as result:
-        print(json.dumps({"run_id": result.run_id, "success": result.success}), flush=True)
-
-
 def _tables(data: Path) -> dict[str, pd.DataFrame]:
     with open_folder_warehouse(data) as conn:
         return {table: conn.execute(
@@ -111,8 +98,9 @@ def test_the_category_rebuild_runs_on_two_celery_workers_and_equals_the_single_p
         app = Celery("dagster", broker=broker, backend=broker)
         _wait_for(lambda: len(app.control.ping(timeout=1.0)) == 2, "two celery workers")
 
-        code = "from pkg_assets_tests.defs.test_celery import launch_rebuild; launch_rebuild()"
-        launchers = [subprocess.Popen([sys.executable, "-c", code, category], cwd=PROJECT_DIR, env=env,
+        code = "from pkg_assets_tests.conftest import launch_job; launch_job()"
+        launchers = [subprocess.Popen([sys.executable, "-c", code, "category_rebuild_job", category],
+                                      cwd=PROJECT_DIR, env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                      for category in CATEGORIES]
         results = []

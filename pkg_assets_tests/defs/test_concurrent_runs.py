@@ -205,3 +205,43 @@ def test_the_project_instance_queues_runs_of_one_category_and_runs_categories_at
         assert queue.max_concurrent_runs >= 4 and config.pool_config.default_pool_limit >= 2
         counter = TagConcurrencyLimitsCounter(queue.tag_concurrency_limits, [run("Pets")])
         assert counter.is_blocked(run("Pets")) and not counter.is_blocked(run("Baby"))
+
+
+def test_a_category_run_on_the_multiprocess_executor_runs_each_step_in_a_process_of_its_own(demo_run, tmp_path):
+    """PKG_EXECUTOR=multiprocess: the catalog run of one category, launched as Dagster launches
+    runs (`execute_job` on a reconstructable job), runs each step in a child process of its own,
+    and writes what the in-process demo run wrote."""
+    import dagster as dg
+
+    from pkg_assets.defs.partitions import CATEGORY_PARTITIONS_NAME
+    from pkg_assets.resources.warehouse import copy_warehouse
+
+    data, home = tmp_path / "data", tmp_path / "dagster_home"
+    for folder in (data, home):
+        folder.mkdir()
+    copy_warehouse(demo_run.data, data)
+    compared = "SELECT product_id, title, content_hash FROM products WHERE category = 'Pets' ORDER BY product_id"
+    with open_folder_warehouse(data) as conn:
+        expected = conn.execute(compared).df()
+        embedded = conn.execute("SELECT count(*) FROM product_embeddings WHERE category = 'Pets'").fetchall()[0][0]
+        for table in ("products", "product_embeddings", "product_duplicates"):
+            conn.execute(f"DELETE FROM {table} WHERE category = 'Pets'")
+    (home / "dagster.yaml").write_text((PROJECT_DIR / "dagster.yaml").read_text())
+    instance = dg.DagsterInstance.from_config(str(home))
+    instance.add_dynamic_partitions(CATEGORY_PARTITIONS_NAME, ["Pets"])
+    env = {**os.environ, "PKG_DATA_DIR": str(data), "DAGSTER_HOME": str(home), "PKG_EXECUTOR": "multiprocess"}
+    launcher = subprocess.Popen([sys.executable, "-c", "from pkg_assets_tests.conftest import launch_job; launch_job()",
+                                 "catalog_job", "Pets"], cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    out, err = launcher.communicate(timeout=600)
+    assert launcher.returncode == 0, err[-4000:]
+    run = json.loads(out.strip().splitlines()[-1])
+    assert run["success"]
+
+    started = {record.dagster_event.step_key: record.dagster_event.pid
+               for record in instance.all_logs(run["run_id"], of_type=dg.DagsterEventType.STEP_START)}
+    assert set(started) == {"products", "product_embeddings", "product_duplicates"}
+    assert len(set(started.values())) == 3 and launcher.pid not in started.values()  # a process per step
+    with open_folder_warehouse(data) as conn:
+        pd.testing.assert_frame_equal(conn.execute(compared).df(), expected)
+        assert conn.execute("SELECT count(*) FROM product_embeddings WHERE category = 'Pets'").fetchall()[0][0] == embedded
