@@ -127,9 +127,11 @@ def is_write_conflict(exc: BaseException) -> bool:
     if not isinstance(exc, (duckdb.TransactionException, duckdb.IOException, duckdb.CatalogException,
                             duckdb.ConstraintException)):
         return False
+    # Only what another writer causes: any other failed commit (a full disk, say) is raised at
+    # once rather than retried for the whole patience.
     text = str(exc).lower()
     return any(s in text for s in ("conflict", "database is locked", "database table is locked", "busy",
-                                   "could not set lock", "failed to commit"))
+                                   "could not set lock"))
 
 
 def retry_conflicts(fn: Callable[[], T], patience_s: float = 600.0) -> T:

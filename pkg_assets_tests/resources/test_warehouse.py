@@ -1,4 +1,5 @@
-"""The warehouse migrates additively: a warehouse made by an older version keeps working."""
+"""The warehouse migrates additively (a warehouse made by an older version keeps working) and
+retries only the commits another writer got in the way of."""
 
 import duckdb
 
@@ -18,3 +19,19 @@ def test_columns_a_newer_ddl_declares_are_added_to_an_older_table(tmp_path):
                                               "WHERE table_name = 'products'").fetchall()}
         assert {"product_type", "type_form", "audience"} <= columns
         assert conn.execute("SELECT title, product_type FROM products").fetchall() == [("Old row", None)]
+
+
+def test_only_another_writers_commit_is_retried():
+    """A commit another writer got in the way of runs again; any other failed commit is raised
+    at once (a full disk must not be retried for ten minutes)."""
+    from pkg_assets.resources.warehouse import is_write_conflict
+
+    locked = duckdb.TransactionException("TransactionContext Error: Failed to commit: Failed to commit DuckLake "
+                                         "transaction.\nFailed to flush changes into DuckLake: database is locked")
+    conflict = duckdb.TransactionException("Transaction conflict - attempting to delete from a data file that "
+                                           "another transaction deleted from")
+    full = duckdb.TransactionException("TransactionContext Error: Failed to commit: Failed to commit DuckLake "
+                                       "transaction.\nIO Error: No space left on device")
+    assert is_write_conflict(locked) and is_write_conflict(conflict)
+    assert not is_write_conflict(full)
+    assert not is_write_conflict(duckdb.BinderException("Referenced column not found"))
