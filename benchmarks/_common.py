@@ -14,24 +14,30 @@ SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
 
 
 @contextmanager
+def environment(**env: str):
+    """`env` set in os.environ for the block, the previous values back after it."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
 def fresh_pipeline(**env: str):
     """A temporary PKG_DATA_DIR (plus `env`), and an ephemeral Dagster instance."""
-    with tempfile.TemporaryDirectory(prefix="pkg_bench_") as tmp:
-        saved = {k: os.environ.get(k) for k in ("PKG_DATA_DIR", *env)}
-        os.environ["PKG_DATA_DIR"] = str(Path(tmp) / "data")
-        os.environ.update(env)
-        try:
-            import dagster as dg
+    with tempfile.TemporaryDirectory(prefix="pkg_bench_") as tmp, \
+            environment(PKG_DATA_DIR=str(Path(tmp) / "data"), **env):
+        import dagster as dg
 
-            from pkg_assets.definitions import make_definitions
+        from pkg_assets.definitions import make_definitions
 
-            yield dg.DagsterInstance.ephemeral(), make_definitions(), Path(tmp) / "data"
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        yield dg.DagsterInstance.ephemeral(), make_definitions(), Path(tmp) / "data"
 
 
 def machine() -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PROJECT_DIR, QUIET, machine  # noqa: E402
+from _common import PROJECT_DIR, QUIET, environment, machine  # noqa: E402
 
 
 def run_category(category: str) -> None:
@@ -47,9 +47,7 @@ def prepare(root: Path, env: dict) -> list[str]:
     from pkg_assets.defs.partitions import CATEGORY_PARTITIONS_NAME
     from pkg_assets.definitions import make_definitions
 
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with environment(**env):
         instance = dg.DagsterInstance.get()
         defs = make_definitions()
         categories = defs.resources["catalog"].categories()
@@ -60,12 +58,6 @@ def prepare(root: Path, env: dict) -> list[str]:
                                                                   run_config=QUIET)
             assert result.success, job
         return categories
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def launch(categories: list[str], env: dict, at_once: bool) -> float:

@@ -244,7 +244,7 @@ class LedgerWriter:
         self.spill_path = spill_path
         self.spilled = 0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self.written = self.commits = self.conflicts = 0
+        self.written = self.commits = 0
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="llm-ledger-writer", daemon=True)
         self._thread.start()
@@ -308,7 +308,6 @@ class LedgerWriter:
                 # Another writer's commit got in the way (or holds a lock): wait, never drop the rows.
                 if time.monotonic() > give_up or not is_write_conflict(exc):
                     raise
-                self.conflicts += 1
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
         self.written += len(rows)

@@ -208,19 +208,6 @@ class _Lake:
                                        f"(data path {data_path}): {exc}") from exc
         return conn
 
-    @classmethod
-    def close_all(cls) -> None:
-        with cls._lock:
-            for conn in cls._open.values():
-                with contextlib.suppress(Exception):
-                    conn.close()
-            cls._open.clear()
-
-
-def release_warehouses() -> None:
-    """Close every warehouse this process opened (tests that move PKG_DATA_DIR call it)."""
-    _Lake.close_all()
-
 
 def connection_settings(memory_limit: str | None = None, temp_directory: str | None = None) -> dict:
     """DuckDB's settings for the warehouse's instance: an explicit memory limit (DuckDB's own
@@ -322,8 +309,8 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """
     ddls = [path.read_text() for path in sorted((settings.sql_dir() / "tables").glob("*.sql"))]
     wanted = {table: columns for ddl in ddls for table, columns in _declared_columns(ddl).items()}
-    if _present_columns(conn).keys() >= wanted.keys() and all(
-            {name for name, _ in columns} <= _present_columns(conn)[table] for table, columns in wanted.items()):
+    present = _present_columns(conn)  # once: this runs on every connection
+    if all({name for name, _ in columns} <= present.get(table, set()) for table, columns in wanted.items()):
         return  # the common case: nothing to write, no transaction
 
     def create() -> None:

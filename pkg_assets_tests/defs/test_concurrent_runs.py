@@ -148,7 +148,7 @@ def ledger_writer_worker() -> None:
                 replace_partition(conn, "products", frame, name)
         time.sleep(0.001)
     writer.close()
-    print(json.dumps({"written": writer.written, "commits": writer.commits, "conflicts": writer.conflicts}), flush=True)
+    print(json.dumps({"written": writer.written, "commits": writer.commits}), flush=True)
 
 
 @pytest.mark.parametrize("catalog_kind", ["sqlite", "postgres"])
