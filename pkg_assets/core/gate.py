@@ -169,7 +169,7 @@ def relation_meaning(relation: str, head: ProductTraits | None, tail: ProductTra
 
 @dataclass(frozen=True)
 class Behaviour:
-    """Behavioural evidence for one (head, tail) pair (sql/gate_behavior_support.sql)."""
+    """Behavioural evidence for one (head, tail) pair (core/cooccurrence.py)."""
 
     support: int = 0
     lift: float | None = None
@@ -178,7 +178,7 @@ class Behaviour:
 
 
 def behaviour_by_pair(frame: pd.DataFrame) -> dict[tuple[str, str], Behaviour]:
-    """The result of sql/gate_behavior_support.sql keyed by (head_id, tail_id)."""
+    """The result of `warehouse.behaviour_for_pairs` keyed by (head_id, tail_id)."""
     return {
         (r.head_id, r.tail_id): Behaviour(int(r.support), None if pd.isna(r.lift) else float(r.lift),
                                           float(r.neighbourhood), int(r.head_users))

@@ -2,8 +2,9 @@
 
 GE 1.24 has no working DuckDB datasource and dagster-ge needs GE < 1, so the asset checks
 read the partition from DuckDB as pandas and validate it here. Suites take runtime values
-through GE's `{"$PARAMETER": name}` (e.g. the relation vocabulary, the catalog's ids), so
-editing a suite needs no code change. An expectation's GE `severity` decides whether a
+through GE's `{"$PARAMETER": name}` (e.g. the relation vocabulary), so editing a suite needs
+no code change. Id checks are not value sets: the loaders add `unknown_<column>` from an
+anti-join in DuckDB (defs/validation/checks.py) and the suites expect it null. An expectation's GE `severity` decides whether a
 failure blocks downstream assets ("critical") or only warns ("warning", "info").
 """
 

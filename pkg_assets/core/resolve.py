@@ -18,9 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -190,6 +192,11 @@ class CatalogIndex:
     - lexical: scikit-learn TF-IDF over character 3-5-grams of the titles — rare words,
       model names, typos, which MiniLM blurs.
     A mention's candidates are the union of both top-k lists.
+
+    Both indexes are built on first search: the gate and the duplicate check read vectors and
+    traits only. With `index_path`, the HNSW graph is saved there once built and later opened
+    memory-mapped from it (usearch `restore(view=True)`), so each catalog version is indexed
+    once, not once per partition and stage (`load_catalog_index` names the file by version).
     """
 
     product_ids: list[str]
@@ -199,10 +206,9 @@ class CatalogIndex:
     brands: list[str | None] | None = None
     category_paths: list[str | None] | None = None  # full paths: product types and audiences
     partitions: list[str] | None = None  # each product's category partition
+    index_path: Path | None = None  # where the HNSW graph of this catalog version is kept
 
     def __post_init__(self) -> None:
-        from usearch.index import Index
-
         n = len(self.product_ids)
         paths = self.category_paths or [None] * n
         self.lexicon = TypeLexicon.from_categories(paths)
@@ -229,18 +235,41 @@ class CatalogIndex:
         for i, title in enumerate(self._norm_titles):
             by_title[title].append(i)
         self._by_title = by_title
-        # expansion_search well above k: recall of the true product matters more than µs here.
-        self.index = Index(ndim=self.vectors.shape[1] if n else 1, metric="cos", dtype="f32",
-                           connectivity=16, expansion_add=128, expansion_search=256)
-        if n:
-            self.index.add(np.arange(n, dtype=np.uint64), self.vectors)
+        self._dense = None
         self._tfidf = None
-        if n:
+
+    def _dense_index(self):
+        """The usearch HNSW graph (cosine), built or opened on first use."""
+        if self._dense is None:
+            from usearch.index import Index
+
+            path = self.index_path
+            if path is not None and path.exists():
+                self._dense = Index.restore(str(path), view=True)
+            else:
+                n = len(self.product_ids)
+                # expansion_search well above k: recall of the true product matters more than µs here.
+                dense = Index(ndim=self.vectors.shape[1] if n else 1, metric="cos", dtype="f32",
+                              connectivity=16, expansion_add=128, expansion_search=256)
+                if n:
+                    dense.add(np.arange(n, dtype=np.uint64), self.vectors)
+                if path is not None and n:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                    dense.save(str(partial))
+                    os.replace(partial, path)  # readers see a whole file or none
+                self._dense = dense
+        return self._dense
+
+    def _lexical_index(self):
+        """TF-IDF over character 3-5-grams of the titles, fitted on first use."""
+        if self._tfidf is None:
             from sklearn.feature_extraction.text import TfidfVectorizer
 
             self._tfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=1, sublinear_tf=True,
                                           dtype=np.float32)
             self._title_matrix = self._tfidf.fit_transform(self._norm_titles).T.tocsr()
+        return self._tfidf, self._title_matrix
 
     def __len__(self) -> int:
         return len(self.product_ids)
@@ -269,7 +298,7 @@ class CatalogIndex:
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Dense candidates: (positions, cosine similarities), each (m, k'), k' = min(k, n)."""
         k = min(k, len(self.product_ids))
-        matches = self.index.search(vectors, k, exact=len(self.product_ids) <= 2048)
+        matches = self._dense_index().search(vectors, k, exact=len(self.product_ids) <= 2048)
         keys = np.asarray(matches.keys).reshape(len(vectors), -1)[:, :k].astype(np.int64)
         similarity = 1.0 - np.asarray(matches.distances).reshape(len(vectors), -1)[:, :k]
         return keys, similarity
@@ -280,9 +309,12 @@ class CatalogIndex:
         # Score rows in chunks of ~32M cells so memory stays flat whatever the catalog size.
         chunk = max(64, min(4096, 2**25 // max(1, len(self.product_ids))))
         out = np.zeros((len(norm_mentions), k), dtype=np.int64)
+        if not k:
+            return out
+        tfidf, title_matrix = self._lexical_index()
         for start in range(0, len(norm_mentions), chunk):
-            queries = self._tfidf.transform(norm_mentions[start:start + chunk])
-            scores = (queries @ self._title_matrix).toarray()
+            queries = tfidf.transform(norm_mentions[start:start + chunk])
+            scores = (queries @ title_matrix).toarray()
             top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
             out[start:start + len(top)] = top
         return out

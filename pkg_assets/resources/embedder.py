@@ -71,6 +71,59 @@ class EmbedderResource(dg.ConfigurableResource):
                 progress(log, f"embedding {what}: {done}/{len(texts)}, {rate:.0f}/s{left}")
         return np.concatenate(parts).astype(np.float32)
 
+    def encode_cached(self, conn, texts: list[str], log=None, what: str = "texts") -> tuple[np.ndarray, int]:
+        """Vectors for `texts` (aligned, repeats allowed), through the warehouse's
+        `text_embeddings` cache: a text whose hash the cache holds for this model is not
+        encoded again, whichever run or category met it first; new ones are encoded once and
+        added. Returns (vectors, texts encoded now).
+
+        Why a cache by text: the LLM names the same products again and again (5-7 mentions per
+        product, many shared across products and runs), and every run re-encoded all of them."""
+        import hashlib
+        from datetime import datetime, timezone
+
+        import pandas as pd
+
+        from pkg_assets.resources.warehouse import append_rows, registered, vector_array, vector_matrix
+
+        distinct = list(dict.fromkeys(texts))
+        if not distinct:
+            return np.zeros((0, self.dimension()), dtype=np.float32), 0
+        hashes = [hashlib.sha1(text.encode("utf-8")).hexdigest() for text in distinct]
+        with registered(conn, "_wanted_text_hashes", pd.DataFrame({"text_hash": hashes})):
+            known, known_vectors = vector_matrix(conn, """
+                SELECT e.text_hash, e.embedding FROM text_embeddings e
+                SEMI JOIN _wanted_text_hashes w USING (text_hash)
+                WHERE e.model = ?
+                QUALIFY row_number() OVER (PARTITION BY e.text_hash) = 1
+                """, [self.model_name])
+        row_of = dict(zip(known["text_hash"], range(len(known))))
+        missing = [i for i, h in enumerate(hashes) if h not in row_of]
+        if log is not None:
+            log.info(f"embedding {what}: {len(missing)} new, {len(distinct) - len(missing)} from the text cache")
+        if missing:  # all cached: the model is not even loaded
+            fresh = self.encode([distinct[i] for i in missing], log=log, what=what)
+            append_rows(conn, "text_embeddings", pd.DataFrame({
+                "model": self.model_name, "text_hash": [hashes[i] for i in missing], "embedding": vector_array(fresh),
+                "embedded_at": datetime.now(timezone.utc).replace(tzinfo=None)}))
+        vectors = np.empty((len(distinct), fresh.shape[1] if missing else known_vectors.shape[1]), dtype=np.float32)
+        if missing:
+            vectors[missing] = fresh
+        cached = [i for i, h in enumerate(hashes) if h in row_of]
+        if cached:
+            vectors[cached] = known_vectors[[row_of[hashes[i]] for i in cached]]
+        position = {text: i for i, text in enumerate(distinct)}
+        return vectors[[position[text] for text in texts]], len(missing)
+
+    def texts_cut(self, texts: list[str]) -> int:
+        """How many of `texts` are longer than the model reads (its max_seq_length, in tokens):
+        the encoder silently embeds only their beginning."""
+        model = _load(self.model_path or default_model_path())
+        if not texts:
+            return 0
+        lengths = model.tokenizer(texts, add_special_tokens=True, truncation=False, return_length=True)["length"]
+        return int(sum(length > model.max_seq_length for length in lengths))
+
     def dimension(self) -> int:
         model = _load(self.model_path or default_model_path())
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension

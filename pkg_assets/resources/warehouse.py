@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import duckdb
+import numpy as np
 import pandas as pd
 import tenacity
 from dagster_duckdb import DuckDBResource
@@ -375,6 +376,39 @@ def registered(conn: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame |
         conn.unregister(name)
 
 
+def vector_array(matrix: np.ndarray) -> pd.arrays.ArrowExtensionArray:
+    """A frame column of fixed-size float32 vectors for a `FLOAT[]` column: one contiguous
+    buffer, not a Python list per row (an object column of 12k MiniLM vectors took 118 MB for
+    18 MB of floats). DuckLake has no `FLOAT[N]` type, so the warehouse stores `FLOAT[]`."""
+    import pyarrow as pa
+
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    width = matrix.shape[1] if matrix.ndim == 2 else 0
+    return pd.arrays.ArrowExtensionArray(pa.FixedSizeListArray.from_arrays(pa.array(matrix.ravel()), width))
+
+
+def vector_matrix(conn: duckdb.DuckDBPyConnection, sql: str, params=None,
+                  column: str = "embedding") -> tuple[pd.DataFrame, np.ndarray]:
+    """Run `sql`; (the other columns as a frame, `column` as an (n, d) float32 matrix).
+
+    Read through Arrow, so the vectors arrive as one flat buffer. Refuses vectors of unequal
+    length (a mix of models) rather than guess."""
+    import pyarrow.compute as pc
+
+    table = conn.execute(sql, params or []).to_arrow_table()
+    lists = table.column(column).combine_chunks()
+    frame = table.drop_columns([column]).to_pandas()
+    if len(lists) == 0:
+        return frame, np.zeros((0, 0), dtype=np.float32)
+    lengths = pc.list_value_length(lists)
+    width, widest = pc.min(lengths).as_py(), pc.max(lengths).as_py()
+    if width != widest or lists.null_count:
+        raise ValueError(f"{column}: vectors of unequal length ({width}..{widest}) or missing; "
+                         "were two embedding models mixed?")
+    flat = pc.list_flatten(lists).to_numpy(zero_copy_only=False)
+    return frame, flat.astype(np.float32, copy=False).reshape(len(lists), width)
+
+
 def _insert_sql(table: str, view: str) -> str:
     return f"INSERT INTO {table} BY NAME SELECT * FROM {view}"
 
@@ -398,6 +432,17 @@ def replace_partition(
             conn.execute(_insert_sql(table, view))
     with registered(conn, view, frame):
         write_transaction(conn, replace)
+    return len(frame)
+
+
+def append_rows(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
+    """Insert `frame` into `table` in one transaction (run again after a commit conflict)."""
+    table = _check_identifier(table)
+    if frame.empty:
+        return 0
+    view = f"_incoming_{table}"
+    with registered(conn, view, frame):
+        write_transaction(conn, lambda: conn.execute(_insert_sql(table, view)))
     return len(frame)
 
 
@@ -505,10 +550,29 @@ class WarehouseResource(DuckDBResource):
 
 
 def behaviour_for_pairs(conn: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.DataFrame:
-    """sql/gate_behavior_support.sql for (head_id, tail_id) pairs against the table or view `interactions`."""
-    pairs = pairs[["head_id", "tail_id"]].drop_duplicates()
+    """Behavioural evidence (core/cooccurrence.py) for distinct (head_id, tail_id) pairs against
+    the table or view `interactions`: head_id, tail_id, support, lift, neighbourhood, head_users.
+
+    DuckDB codes the interactions as integers (sql/behaviour_*.sql) in one read-only
+    transaction, so the matrix and the pairs' codes come from the same snapshot; scipy does
+    the rest."""
+    from pkg_assets.core.cooccurrence import pair_evidence
+
+    pairs = pairs[["head_id", "tail_id"]].drop_duplicates().reset_index(drop=True)
     with registered(conn, "gate_pairs", pairs):
-        return conn.execute(sql_text("gate_behavior_support")).df()
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute(sql_text("behaviour_item_codes"))
+            n_items = scalar(conn, "SELECT count(*) FROM behaviour_item_codes")
+            matrix = conn.execute(sql_text("behaviour_matrix")).fetchnumpy()
+            coded = conn.execute(sql_text("behaviour_pair_codes")).df()
+        finally:
+            conn.execute("ROLLBACK")  # read only; the temporary code table goes with it
+    evidence = pair_evidence(matrix["user"], matrix["item"], n_items, coded["head"].to_numpy(),
+                             coded["tail"].to_numpy())
+    return pd.DataFrame({"head_id": coded["head_id"], "tail_id": coded["tail_id"], "support": evidence.support,
+                         "lift": evidence.lift, "neighbourhood": evidence.neighbourhood,
+                         "head_users": evidence.head_users})
 
 
 class WarehouseCatalogMismatch(ValueError):

@@ -40,6 +40,10 @@ def corrupt(frame: pd.DataFrame, expectation: dict, parameters: dict) -> pd.Data
     low, high = _value(kwargs.get("min_value"), parameters), _value(kwargs.get("max_value"), parameters)
     if kind == "expect_column_to_exist":
         return frame.drop(columns=[column])
+    if kind == "expect_column_values_to_be_null":  # `unknown_<id column>`: an id the catalog lacks
+        frame[column] = frame[column].astype(object)
+        frame.loc[first, column] = "__not_in_the_catalog__"
+        return frame
     if kind == "expect_column_values_to_not_be_null":
         frame[column] = frame[column].astype(object)
         frame.loc[first, column] = None
@@ -63,6 +67,31 @@ def corrupt(frame: pd.DataFrame, expectation: dict, parameters: dict) -> pd.Data
     else:
         pytest.fail(f"no corruption for {kind}: add one so the suites stay tested")
     return frame
+
+
+def test_id_checks_name_the_ids_the_catalog_lacks():
+    """The loaders' anti-joins: a head, tail, source or target id missing from the catalog (or
+    from pkg_nodes) is put in `unknown_<column>`, a known one leaves it null, and the suite fails."""
+    import duckdb
+
+    conn = duckdb.connect()
+    conn.execute("CREATE TABLE products AS SELECT * FROM (VALUES ('P1'), ('P2')) t(product_id)")
+    conn.execute("CREATE TABLE pkg_nodes AS SELECT * FROM (VALUES ('P1'), ('P2'), ('concept:x')) t(node_id)")
+    conn.execute("CREATE TABLE resolved_relations AS SELECT * FROM (VALUES "
+                 "('C', 'P1', 'product', 'P2'), ('C', 'P1', 'product', 'GHOST'), ('C', 'P2', 'concept', 'concept:x'))"
+                 " t(category, head_id, decision, tail_id)")
+    conn.execute("CREATE TABLE pkg_edges AS SELECT * FROM (VALUES ('P1', 'P2'), ('GHOST', 'concept:x'), "
+                 "('P2', 'concept:y')) t(src_id, dst_id)")
+    resolved, _ = checks._load_resolved(conn, "C")
+    assert resolved["unknown_tail_id"].isna().tolist()[:2] == [True, False]
+    assert resolved["unknown_tail_id"][1] == "GHOST"
+    edges, _ = checks._load_pkg_edges(conn, None)
+    assert edges["unknown_src_id"].fillna("").tolist() == ["", "GHOST", ""]
+    assert edges["unknown_dst_id"].fillna("").tolist() == ["", "", "concept:y"]
+    failed = [o for o in run_suite(settings.expectations_dir() / "resolved_relations.json", resolved, {}).outcomes
+              if not o.success and o.column == "unknown_tail_id"]
+    assert [(o.unexpected_count, o.blocking) for o in failed] == [(1, True)]
+    assert "GHOST" in failed[0].observed
 
 
 def test_every_suite_has_a_loader():

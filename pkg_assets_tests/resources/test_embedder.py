@@ -19,3 +19,29 @@ def test_chunked_encoding_keeps_order_and_reports_progress():
     assert chunked.shape == (40, embedder.dimension()) and np.allclose(chunked, whole, atol=1e-5)
     assert [line.split(",")[0] for line in lines] == [
         "embedding products: 16/40", "embedding products: 32/40", "embedding products: 40/40"]
+
+
+def test_text_cache_encodes_each_text_once_per_model(tmp_path):
+    from pkg_assets.resources.warehouse import open_folder_warehouse
+
+    class Counting(EmbedderResource):
+        def encode(self, texts, log=None, what="texts", progress_every_s=10.0):
+            encoded.extend(texts)
+            return super().encode(texts, log, what, progress_every_s)
+
+    encoded: list[str] = []
+    embedder = Counting()
+    texts = ["rose bouquet", "greeting card", "rose bouquet", "vase"]
+    with open_folder_warehouse(tmp_path) as conn:
+        first, new = embedder.encode_cached(conn, texts)
+        assert new == 3 and sorted(encoded) == ["greeting card", "rose bouquet", "vase"]
+        assert np.allclose(first, EmbedderResource().encode(texts), atol=1e-5)  # aligned, repeats included
+        encoded.clear()
+        again, new = embedder.encode_cached(conn, ["vase", "gift wrap", "rose bouquet"])
+        assert new == 1 and encoded == ["gift wrap"]  # only the text the cache lacks
+        assert np.array_equal(again[[0, 2]], first[[3, 0]])
+        other_model = Counting(model_path=embedder.model_path, batch_size=8)
+        assert other_model.model_name == embedder.model_name  # same model: the cache is shared
+        encoded.clear()
+        assert other_model.encode_cached(conn, ["vase"])[1] == 0 and encoded == []
+        assert conn.execute("SELECT count(*) FROM text_embeddings").fetchone()[0] == 4

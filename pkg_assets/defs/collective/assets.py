@@ -2,7 +2,6 @@
 
 
 import dagster as dg
-import numpy as np
 import pandas as pd
 from pydantic import Field
 
@@ -19,7 +18,7 @@ from pkg_assets.defs.partitions import category_partitions
 from pkg_assets.defs.resolution.assets import product_embeddings
 from pkg_assets.resources.embedder import EmbedderResource
 from pkg_assets.resources.llm import LLMRequest, LLMResource, parse_results
-from pkg_assets.resources.warehouse import WarehouseResource, replace_partition, sql_text
+from pkg_assets.resources.warehouse import WarehouseResource, replace_partition, sql_text, vector_array, vector_matrix
 
 
 @dg.asset(
@@ -34,10 +33,9 @@ from pkg_assets.resources.warehouse import WarehouseResource, replace_partition,
 def product_clusters(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     category = context.partition_key
     with warehouse.connect() as conn:
-        frame = conn.execute(
-            "SELECT product_id, embedding FROM product_embeddings WHERE category = ? ORDER BY product_id", [category]
-        ).df()
-        vectors = np.asarray(frame["embedding"].tolist(), dtype=np.float32) if len(frame) else np.zeros((0, 1))
+        frame, vectors = vector_matrix(
+            conn, "SELECT product_id, embedding FROM product_embeddings WHERE category = ? ORDER BY product_id",
+            [category])
         clusters = cluster_products(frame["product_id"].tolist(), vectors, CLUSTER_TARGET_SIZE, CLUSTER_SEED)
         ordered = sorted(clusters.items(), key=lambda item: item[1][0])
         rows = [
@@ -168,11 +166,18 @@ def knowledge_vectors(context: dg.AssetExecutionContext, embedder: EmbedderResou
     category = context.partition_key
     with warehouse.connect() as conn:
         texts = conn.execute(sql_text("knowledge_text"), {"c": category}).df()
-        vectors = embedder.encode(texts["knowledge_text"].tolist(), log=context.log, what="knowledge texts")
-        frame = texts.assign(category=category, model=embedder.model_name, vector=[v.tolist() for v in vectors])
+        vectors, encoded = embedder.encode_cached(conn, texts["knowledge_text"].tolist(), log=context.log,
+                                                  what="knowledge texts")
+        frame = texts.assign(category=category, model=embedder.model_name, vector=vector_array(vectors))
         replace_partition(conn, "knowledge_vectors", frame, category)
+    cut = embedder.texts_cut(texts["knowledge_text"].tolist())
+    if cut:  # the encoder reads a text's first max_seq_length tokens only
+        context.log.warning(f"knowledge_vectors: {cut} of {len(texts)} knowledge texts are longer than the "
+                            "embedding model reads; their vectors stand for their beginning only")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(frame),
+        "texts_embedded_now": encoded,
+        "texts_longer_than_model_reads": cut,
         "mean_text_chars": round(float(texts["knowledge_text"].str.len().mean() or 0), 1),
         "preview": preview(frame, ["product_id", "knowledge_text"]),
     })

@@ -1,6 +1,7 @@
 """Entity resolution: product embeddings, and LLM mentions linked to products or concepts."""
 
 
+import threading
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from pkg_assets import settings
 from pkg_assets.core.models import CONCEPT_KIND_BY_RELATION
 from pkg_assets.core.resolve import (
     CatalogIndex,
@@ -28,7 +30,8 @@ from pkg_assets.defs.extraction.assets import llm_relations
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.defs.partitions import category_partitions
 from pkg_assets.resources.embedder import EmbedderResource
-from pkg_assets.resources.warehouse import WarehouseResource, behaviour_for_pairs, replace_partition
+from pkg_assets.resources.warehouse import (WarehouseResource, behaviour_for_pairs, replace_partition, scalar,
+                                            vector_array, vector_matrix)
 
 
 def _now():
@@ -52,25 +55,25 @@ def product_embeddings(context: dg.AssetExecutionContext, embedder: EmbedderReso
             "SELECT product_id, title, category_path, content_hash FROM products WHERE category = ? ORDER BY product_id",
             [category],
         ).df()
-        existing = conn.execute(
-            "SELECT product_id, content_hash, embedding FROM product_embeddings WHERE category = ? AND model = ?",
-            [category, embedder.model_name],
-        ).df()
-        known = {(r.product_id, r.content_hash): r.embedding for r in existing.itertuples(index=False)}
+        existing, existing_vectors = vector_matrix(
+            conn, "SELECT product_id, content_hash, embedding FROM product_embeddings WHERE category = ? AND model = ?",
+            [category, embedder.model_name])
+        known = dict(zip(zip(existing["product_id"], existing["content_hash"]), range(len(existing))))
         todo = current[[(pid, h) not in known for pid, h in zip(current["product_id"], current["content_hash"])]]
         context.log.info(f"embedding {len(todo)} new/changed products, reusing {len(current) - len(todo)}")
-        vectors = embedder.encode([product_embedding_text(t, p) for t, p in zip(todo["title"], todo["category_path"])],
-                                  log=context.log, what="products")
-        fresh = dict(zip(todo["product_id"], vectors))
+        fresh = embedder.encode([product_embedding_text(t, p) for t, p in zip(todo["title"], todo["category_path"])],
+                                log=context.log, what="products") if len(todo) else None  # none: no model load
+        fresh_row = dict(zip(todo["product_id"], range(len(todo))))
+        width = fresh.shape[1] if len(todo) else existing_vectors.shape[1]
+        vectors = np.zeros((len(current), width), dtype=np.float32)
+        for row, (pid, content_hash) in enumerate(zip(current["product_id"], current["content_hash"])):
+            vectors[row] = fresh[fresh_row[pid]] if pid in fresh_row else existing_vectors[known[(pid, content_hash)]]
         frame = pd.DataFrame({
             "category": category,
             "product_id": current["product_id"],
             "content_hash": current["content_hash"],
             "model": embedder.model_name,
-            "embedding": [
-                (fresh[pid] if pid in fresh else np.asarray(known[(pid, h)], dtype=np.float32)).tolist()
-                for pid, h in zip(current["product_id"], current["content_hash"])
-            ],
+            "embedding": vector_array(vectors),
             "embedded_at": _now(),
         })
         replace_partition(conn, "product_embeddings", frame, category)
@@ -82,20 +85,49 @@ def product_embeddings(context: dg.AssetExecutionContext, embedder: EmbedderReso
     })
 
 
-def load_catalog_index(conn) -> CatalogIndex:
-    """Every embedded product of every category: resolution searches the whole catalog."""
-    frame = conn.execute(
-        """
-        SELECT e.product_id, p.title, p.brand, p.category_path, p.category, e.embedding
+_CATALOG_INDEX: dict[str, CatalogIndex] = {}  # this process's index of the latest catalog version
+_CATALOG_INDEX_LOCK = threading.Lock()
+KEPT_INDEX_FILES = 3  # older versions' HNSW files are removed beyond this many
+
+
+def catalog_version(conn) -> str:
+    """A digest of everything `load_catalog_index` reads: each embedded product's id, content
+    hash, embedding model and category. Any change gives a new version, hence a new index."""
+    return scalar(conn, """
+        SELECT md5(count(*)::VARCHAR || ':' || coalesce(bit_xor(md5_number(concat_ws('|',
+                   e.product_id, e.content_hash, e.model, p.content_hash, p.category)))::VARCHAR, ''))
         FROM product_embeddings e JOIN products p USING (product_id)
-        ORDER BY e.product_id
-        """
-    ).df()
-    vectors = np.asarray(frame["embedding"].tolist(), dtype=np.float32) if len(frame) else np.zeros((0, 1), np.float32)
-    return CatalogIndex(frame["product_id"].tolist(), frame["title"].tolist(), vectors,
-                        [category_words(path) for path in frame["category_path"]],
-                        [None if pd.isna(b) else b for b in frame["brand"]],
-                        frame["category_path"].tolist(), frame["category"].tolist())
+        """)
+
+
+def load_catalog_index(conn) -> CatalogIndex:
+    """Every embedded product of every category: resolution searches the whole catalog.
+
+    Built once per catalog version: kept in this process for the next partition or stage
+    (resolution, the gate, duplicates and the evaluation's re-gate all read it), and its HNSW
+    graph saved under `<data dir>/catalog_index/<version>.usearch` for other processes and
+    runs, which open it memory-mapped instead of building it again."""
+    version = catalog_version(conn)
+    with _CATALOG_INDEX_LOCK:
+        if version in _CATALOG_INDEX:
+            return _CATALOG_INDEX[version]
+        frame, vectors = vector_matrix(conn, """
+            SELECT e.product_id, p.title, p.brand, p.category_path, p.category, e.embedding
+            FROM product_embeddings e JOIN products p USING (product_id)
+            ORDER BY e.product_id
+            """)
+        folder = settings.data_dir() / "catalog_index"
+        index = CatalogIndex(frame["product_id"].tolist(), frame["title"].tolist(),
+                             vectors if len(frame) else np.zeros((0, 1), np.float32),
+                             [category_words(path) for path in frame["category_path"]],
+                             [None if pd.isna(b) else b for b in frame["brand"]],
+                             frame["category_path"].tolist(), frame["category"].tolist(),
+                             index_path=folder / f"{version}.usearch")
+        _CATALOG_INDEX.clear()
+        _CATALOG_INDEX[version] = index
+        for stale in sorted(folder.glob("*.usearch"), key=lambda p: p.stat().st_mtime, reverse=True)[KEPT_INDEX_FILES:]:
+            stale.unlink(missing_ok=True)  # a reader that mapped it keeps its mapping
+        return index
 
 
 class ResolutionRunConfig(dg.Config):
@@ -156,7 +188,8 @@ def resolution(context: dg.AssetExecutionContext, config: ResolutionRunConfig, e
         # Products: embed each distinct mention once, search the whole catalog.
         product_part = relations[~is_concept]
         distinct = sorted(set(product_part["tail_mention"]))
-        mention_vectors = dict(zip(distinct, embedder.encode(distinct, log=context.log, what="mentions")))
+        vectors, encoded = embedder.encode_cached(conn, distinct, log=context.log, what="mentions")
+        mention_vectors = dict(zip(distinct, vectors))
         links = resolve_product_mentions(
             list(zip(product_part["head_id"], product_part["tail_mention"])), mention_vectors, index, settings
         )
@@ -196,6 +229,7 @@ def resolution(context: dg.AssetExecutionContext, config: ResolutionRunConfig, e
         "dagster/row_count": len(resolved),
         "decisions": counts_table(resolved["decision"], "decision"),
         "distinct_product_mentions": len(distinct),
+        "mentions_embedded_now": encoded,
         "ambiguous_settled_by_behaviour": settled,
         "catalog_index_size": len(index.product_ids),
         "unresolved_examples": preview(resolved[resolved["decision"] == "unresolved"],
