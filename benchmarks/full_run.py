@@ -16,7 +16,6 @@ Skips (exit 0 with a message) when ../shared/data/amazon-beauty is absent.
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import subprocess
 import sys

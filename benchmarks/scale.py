@@ -19,10 +19,15 @@ category's extraction yields them: their count does not grow with the catalog): 
 (sql/pkg_nodes_build.sql and sql/pkg_edges_build.sql through `replace_table`), `topk`
 (sql/pkg_topk_build.sql) and `snapshot_publish` (the read-only DuckDB file). The warehouse
 stages report the time of the stage itself (loading the lake is not counted) and the peak RSS
-of their process. Last, `benchmarks/parallel.py` runs 4 demo categories' knowledge runs one
+of their process. `catalog_index` builds the whole catalog's index (usearch HNSW and TF-IDF,
+saved to files as the pipeline keeps them per catalog version) from stand-in title vectors
+(word-vector sums: MiniLM over 1M titles takes hours here, `benchmarks/embedding.py` measures
+it); `resolution` opens that index and resolves a fixed number of mentions (`MENTIONS`);
+`gate_behaviour` computes the gate's behaviour evidence for `GATE_PAIRS` pairs against all the
+interactions (core/cooccurrence.py); `clustering` clusters the largest category. Last,
+`benchmarks/parallel.py` runs 4 demo categories' knowledge runs one
 after another and all at once (LLM at 300 ms on the fake server) and its
-`parallel_categories_speedup` is printed here too (`--no-parallel` skips it). Still to come:
-resolution of a fixed number of mentions against the whole catalog.
+`parallel_categories_speedup` is printed here too (`--no-parallel` skips it).
 """
 
 from __future__ import annotations
@@ -43,9 +48,13 @@ from _common import PROJECT_DIR, machine  # noqa: E402
 CATEGORIES = 500
 INTERACTIONS_PER_PRODUCT = 20
 PRODUCTS_PER_USER = 4
-STAGES = ("ingest_products", "ingest_interactions", "behaviour_mining", "graph_build", "topk", "snapshot_publish")
+STAGES = ("ingest_products", "ingest_interactions", "behaviour_mining", "catalog_index", "resolution",
+          "gate_behaviour", "clustering", "graph_build", "topk", "snapshot_publish")
 LLM_EDGES = 50_000  # accepted LLM edges in the graph stages, at every catalog size
 TOP_K = 20
+MENTIONS = 5_000  # product mentions resolved against the whole catalog, at every size
+GATE_PAIRS = 20_000  # (head, tail) pairs the gate asks behaviour about, at every size
+DIMENSION = 384  # MiniLM's
 
 
 def generate(n: int, folder: Path, seed: int = 0) -> None:
@@ -119,9 +128,124 @@ def run_stage(stage: str, folder: Path) -> dict:
             conn.execute(f"COPY ({select}) TO '{folder / 'behavior_edges.parquet'}' (FORMAT parquet)",
                          {"window": 5, "min_support": 2})
             return {"edges": conn.execute(f"SELECT count(*) FROM '{folder / 'behavior_edges.parquet'}'").fetchall()[0][0]}
+    if stage in ("catalog_index", "resolution"):
+        return resolution_stage(stage, folder)
+    if stage == "gate_behaviour":
+        return gate_behaviour_stage(folder)
+    if stage == "clustering":
+        return clustering_stage(folder)
     if stage in ("graph_build", "topk", "snapshot_publish"):
         return warehouse_stage(stage, folder)
     raise ValueError(f"unknown stage {stage}")
+
+
+def title_vectors(titles: list[str], seed: int = 0):
+    """Stand-ins for MiniLM title vectors: each text the normalised sum of random vectors of its
+    words, so titles that share words lie close, as with a sentence encoder. (Encoding 1M titles
+    with MiniLM takes hours on this CPU; `benchmarks/embedding.py` measures that cost.)"""
+    import numpy as np
+    import pandas as pd
+    from scipy import sparse
+
+    import zlib
+
+    words = pd.Series(titles).str.lower().str.split().explode()
+    codes, vocabulary = pd.factorize(words)
+    incidence = sparse.csr_matrix((np.ones(len(codes), np.float32), (words.index.to_numpy(), codes)),
+                                  shape=(len(titles), len(vocabulary)))
+    # A word's vector depends on the word alone, so mentions and titles share them.
+    word_vectors = np.stack([np.random.default_rng([seed, zlib.crc32(w.encode())]).normal(size=DIMENSION)
+                             for w in vocabulary]).astype(np.float32)
+    vectors = np.asarray(incidence @ word_vectors, dtype=np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    return vectors
+
+
+def synthetic_index(folder: Path):
+    """The whole catalog's CatalogIndex, its files kept under `folder/catalog_index`."""
+    import duckdb
+
+    from pkg_assets.core.resolve import CatalogIndex, category_words
+
+    with duckdb.connect() as conn:
+        products = conn.execute(f"SELECT product_id, title, brand, category_path, split_part(category_path, ' > ', 2) "
+                                f"AS category FROM read_parquet('{folder / 'products.parquet'}') ORDER BY product_id").df()
+    return CatalogIndex(products["product_id"].tolist(), products["title"].tolist(),
+                        title_vectors(products["title"].tolist()),
+                        [category_words(p) for p in products["category_path"]], products["brand"].tolist(),
+                        products["category_path"].tolist(), products["category"].tolist(),
+                        index_path=folder / "catalog_index" / "catalog.usearch")
+
+
+def resolution_stage(stage: str, folder: Path) -> dict:
+    """`catalog_index`: build the index of every product (HNSW graph and TF-IDF, saved as
+    `load_catalog_index` saves them). `resolution`: open it from those files and resolve
+    MENTIONS mentions (3-5 words of a random product's title, said of another product)."""
+    import numpy as np
+
+    from pkg_assets.core.resolve import ResolutionConfig, resolve_product_mentions
+
+    started = time.perf_counter()
+    index = synthetic_index(folder)
+    if stage == "catalog_index":
+        index.search(index.vectors[:1], 1)
+        index.lexical_search(["x"], 1)
+        return {"products": len(index), "seconds": time.perf_counter() - started}
+    rng = np.random.default_rng(1)
+    named = rng.integers(0, len(index), MENTIONS)
+    heads = rng.integers(0, len(index), MENTIONS)
+    mentions = []
+    for position in named:
+        words = index.titles[position].split()
+        start = rng.integers(0, max(1, len(words) - 3))
+        mentions.append(" ".join(words[start:start + rng.integers(3, 6)]))
+    vectors = dict(zip(mentions, title_vectors(mentions)))
+    links = resolve_product_mentions([(index.product_ids[h], m) for h, m in zip(heads, mentions)], vectors, index,
+                                     ResolutionConfig())
+    linked = sum(link.decision == "product" for link in links)
+    right = sum(link.tail_id == index.product_ids[p] for link, p in zip(links, named))
+    return {"mentions": len(links), "linked": linked, "linked_to_the_named_product": right,
+            "seconds": time.perf_counter() - started}
+
+
+def gate_behaviour_stage(folder: Path) -> dict:
+    """The gate's behaviour evidence (support, lift, neighbourhood) for GATE_PAIRS pairs, half
+    of them products bought together, against all 20·N interactions."""
+    import duckdb
+
+    from pkg_assets.resources.warehouse import behaviour_for_pairs, connection_settings
+
+    with duckdb.connect(config=connection_settings(temp_directory=str(folder / "duckdb_tmp"))) as conn:
+        conn.execute(f"CREATE VIEW interactions AS SELECT * FROM read_parquet('{folder / 'interactions.parquet'}')")
+        pairs = conn.execute(f"""
+            (SELECT src_id AS head_id, dst_id AS tail_id FROM read_parquet('{folder / 'behavior_edges.parquet'}')
+             USING SAMPLE {GATE_PAIRS // 2} ROWS (reservoir, 3))
+            UNION ALL
+            (SELECT a.product_id, b.product_id
+             FROM (SELECT product_id, row_number() OVER () AS i FROM read_parquet('{folder / 'products.parquet'}')
+                   USING SAMPLE {GATE_PAIRS // 2} ROWS (reservoir, 4)) a
+             JOIN (SELECT product_id, row_number() OVER () AS i FROM read_parquet('{folder / 'products.parquet'}')
+                   USING SAMPLE {GATE_PAIRS // 2} ROWS (reservoir, 5)) b USING (i))""").df()
+        started = time.perf_counter()
+        evidence = behaviour_for_pairs(conn, pairs)
+        return {"pairs": len(evidence), "with_support": int((evidence["support"] > 0).sum()),
+                "seconds": time.perf_counter() - started}
+
+
+def clustering_stage(folder: Path) -> dict:
+    """Collective knowledge's clustering of the largest category (N/500 products on average)."""
+    import duckdb
+
+    from pkg_assets.core.clustering import CLUSTER_SEED, CLUSTER_TARGET_SIZE, cluster_products
+
+    with duckdb.connect() as conn:
+        products = conn.execute(f"""
+            WITH p AS (SELECT product_id, title, category_path FROM read_parquet('{folder / 'products.parquet'}'))
+            SELECT * FROM p WHERE category_path = (SELECT mode(category_path) FROM p) ORDER BY product_id""").df()
+    vectors = title_vectors(products["title"].tolist())
+    started = time.perf_counter()
+    clusters = cluster_products(products["product_id"].tolist(), vectors, CLUSTER_TARGET_SIZE, CLUSTER_SEED)
+    return {"products": len(products), "clusters": len(clusters), "seconds": time.perf_counter() - started}
 
 
 def seed_warehouse(folder: Path) -> None:
@@ -191,6 +315,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--no-parallel", action="store_true", help="skip benchmarks/parallel.py")
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES),
+                        help="run only these (each needs the files of the stages before it)")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
@@ -214,7 +340,7 @@ def main() -> int:
                            cwd=PROJECT_DIR)
             print(f"generated {n:,} products, {n * INTERACTIONS_PER_PRODUCT:,} interactions in "
                   f"{time.perf_counter() - started:.1f}s", flush=True)
-            for stage in STAGES:
+            for stage in args.stages:
                 seconds, rss, result = measure(stage, folder)
                 figures[f"{stage}_{label(n)}_s"] = round(seconds, 2)
                 figures[f"{stage}_{label(n)}_rss_mb"] = round(rss)
@@ -234,7 +360,7 @@ def main() -> int:
     for key, value in figures.items():
         print(f"{key}: {value}")
     if {100_000, 1_000_000} <= set(args.sizes):
-        for stage in STAGES:
+        for stage in args.stages:
             ratio = figures[f"{stage}_1m_s"] / figures[f"{stage}_100k_s"]
             print(f"{stage}_1m_over_100k: {ratio:.2f}")
     return 0

@@ -34,7 +34,7 @@ def make_resources() -> dict:
         "warehouse": WarehouseResource(catalog=settings.warehouse_catalog(), data_path=settings.warehouse_data_path()),
         "catalog": CatalogResource.from_env(),
         "llm": LLMResource.from_env(),
-        "embedder": EmbedderResource(),
+        "embedder": EmbedderResource.from_env(),
     }
 
 

@@ -196,7 +196,8 @@ class CatalogIndex:
     Both indexes are built on first search: the gate and the duplicate check read vectors and
     traits only. With `index_path`, the HNSW graph is saved there once built and later opened
     memory-mapped from it (usearch `restore(view=True)`), so each catalog version is indexed
-    once, not once per partition and stage (`load_catalog_index` names the file by version).
+    once, not once per partition and stage (`load_catalog_index` names the file by version);
+    the fitted TF-IDF is kept beside it.
     """
 
     product_ids: list[str]
@@ -262,13 +263,26 @@ class CatalogIndex:
         return self._dense
 
     def _lexical_index(self):
-        """TF-IDF over character 3-5-grams of the titles, fitted on first use."""
+        """TF-IDF over character 3-5-grams of the titles, fitted on first use; kept beside the
+        HNSW file (joblib, scikit-learn's own persistence; the data folder is trusted as the
+        warehouse is) and loaded from it after."""
         if self._tfidf is None:
-            from sklearn.feature_extraction.text import TfidfVectorizer
+            import joblib
 
-            self._tfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=1, sublinear_tf=True,
-                                          dtype=np.float32)
-            self._title_matrix = self._tfidf.fit_transform(self._norm_titles).T.tocsr()
+            path = self.index_path.with_suffix(".tfidf.joblib") if self.index_path is not None else None
+            if path is not None and path.exists():
+                self._tfidf, self._title_matrix = joblib.load(path)
+            else:
+                from sklearn.feature_extraction.text import TfidfVectorizer
+
+                self._tfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=1, sublinear_tf=True,
+                                              dtype=np.float32)
+                self._title_matrix = self._tfidf.fit_transform(self._norm_titles).T.tocsr()
+                if path is not None:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                    joblib.dump((self._tfidf, self._title_matrix), partial)
+                    os.replace(partial, path)
         return self._tfidf, self._title_matrix
 
     def __len__(self) -> int:
@@ -751,9 +765,13 @@ def break_ties_by_behaviour(head_id: str | None, link: ProductLink, shared_users
 
 
 def product_traits(index: CatalogIndex) -> dict:
-    """Every product's type, form, audience and line words, for the gate's relation rules."""
+    """Every product's type, form, audience and line words, for the gate's relation rules.
+    Computed once per index: every gate partition of a catalog version asks for all of them."""
     from pkg_assets.core.gate import ProductTraits
 
+    cached = getattr(index, "_product_traits", None)
+    if cached is not None:
+        return cached
     out = {}
     for position, pid in enumerate(index.product_ids):
         kind = index.types[position]
@@ -763,4 +781,5 @@ def product_traits(index: CatalogIndex) -> dict:
         line = set(line_words(index.titles[position], brand, index.lexicon, drop_maker=True))
         out[pid] = ProductTraits(kind.name, kind.form, index.audiences[position],
                                  frozenset(line))
+    index._product_traits = out
     return out

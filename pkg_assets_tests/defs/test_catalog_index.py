@@ -17,6 +17,8 @@ def test_catalog_index_is_built_once_per_version_and_opened_from_disk_after(demo
         assert first._dense is None and first._tfidf is None  # the gate reads vectors only: nothing built
         keys, similarity = first.search(first.vectors[:5], 3)
         assert first.index_path.exists() and (keys[:, 0] == np.arange(5)).all()
+        lexical = first.lexical_search(first._norm_titles[:5], 3)
+        assert first.index_path.with_suffix(".tfidf.joblib").exists()
 
         resolution._CATALOG_INDEX.clear()  # as another process would start
 
@@ -28,6 +30,10 @@ def test_catalog_index_is_built_once_per_version_and_opened_from_disk_after(demo
         assert second is not first and second.index_path == first.index_path
         again_keys, again_similarity = second.search(second.vectors[:5], 3)  # opened from the file
         assert (again_keys == keys).all() and np.allclose(again_similarity, similarity)
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        monkeypatch.setattr(TfidfVectorizer, "fit_transform", no_build)
+        assert (second.lexical_search(second._norm_titles[:5], 3) == lexical).all()  # loaded, not fitted
         monkeypatch.undo()
 
         # Another catalog version (a product's content changed): another index.

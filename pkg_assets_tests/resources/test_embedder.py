@@ -45,3 +45,15 @@ def test_text_cache_encodes_each_text_once_per_model(tmp_path):
         encoded.clear()
         assert other_model.encode_cached(conn, ["vase"])[1] == 0 and encoded == []
         assert conn.execute("SELECT count(*) FROM text_embeddings").fetchone()[0] == 4
+
+
+def test_int8_encoder_is_opt_in_named_apart_and_close_to_float32(monkeypatch):
+    texts = ["Viktor & Rolf Flowerbomb Eau de Parfum Spray", "OPI Nail Lacquer Top Coat", "travel perfume atomizer"]
+    default = EmbedderResource.from_env()
+    monkeypatch.setenv("PKG_EMBEDDER_INT8", "1")
+    quantised = EmbedderResource.from_env()
+    assert not default.int8 and quantised.int8
+    assert quantised.model_name != default.model_name  # its vectors are cached and stored apart
+    a, b = default.encode(texts), quantised.encode(texts)
+    assert np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-4)
+    assert not np.array_equal(a, b) and (np.sum(a * b, axis=1) > 0.9).all()

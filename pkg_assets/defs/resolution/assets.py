@@ -127,6 +127,7 @@ def load_catalog_index(conn) -> CatalogIndex:
         _CATALOG_INDEX[version] = index
         for stale in sorted(folder.glob("*.usearch"), key=lambda p: p.stat().st_mtime, reverse=True)[KEPT_INDEX_FILES:]:
             stale.unlink(missing_ok=True)  # a reader that mapped it keeps its mapping
+            stale.with_suffix(".tfidf.joblib").unlink(missing_ok=True)
         return index
 
 
