@@ -5,7 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
+import numpy as np
 import pandas as pd
+
+from pkg_assets.core.recommend import Histories, Recommender
 
 
 def leave_last_out(interactions: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
@@ -34,11 +37,37 @@ def ndcg_at_k(ranked: list[str], target: str, k: int) -> float:
     return 1.0 / math.log2(rank + 2)
 
 
-def evaluate(recommend: Callable[[list[str], int], list[str]], histories: dict[str, list[str]],
+def evaluate(recommend: Recommender | Callable[[list[str], int], list[str]], histories: dict[str, list[str]],
              test: pd.Series, ks: Iterable[int] = (10, 20),
              on_progress: Callable[[int, int], None] | None = None) -> dict[str, float]:
-    """Mean Recall@k and NDCG@k of `recommend(history, k)` over users with a test item.
-    `on_progress(done, total)` is called every 1,000 users (the caller decides what to say)."""
+    """Mean Recall@k and NDCG@k over users with a test item, the user's history excluded from
+    the ranking. A `Recommender` ranks a chunk of users at a time, and `on_progress(done, total)`
+    is called after each chunk; any other `recommend(history, k)` (k items, best first) is asked
+    user by user, `on_progress` every 1,000 users. The caller decides what to say."""
+    if not isinstance(recommend, Recommender):
+        return _evaluate_one_by_one(recommend, histories, test, ks, on_progress)
+    ks = list(ks)
+    k_max = max(ks)
+    batch = Histories.of(histories, test.index)
+    targets = recommend.items.get_indexer(test.to_numpy())
+    rank = np.full(len(test), k_max)  # of the target in the user's top k_max; k_max = not in it
+    for start, stop, top in recommend.top_k_chunks(batch, k_max):
+        found = (top == targets[start:stop, None]) & (targets[start:stop, None] >= 0)
+        rank[start:stop] = np.where(found.any(axis=1), found.argmax(axis=1), k_max)
+        if on_progress is not None:
+            on_progress(stop, len(test))
+    users = len(test)
+    gain = np.array([1.0 / math.log2(position + 2) for position in range(k_max)] + [0.0])  # as ndcg_at_k computes it
+    totals = {}
+    for k in ks:
+        totals[f"recall@{k}"] = float(np.count_nonzero(rank < k))
+        totals[f"ndcg@{k}"] = float(np.where(rank < k, gain[rank], 0.0).sum())
+    return {name: (value / users if users else 0.0) for name, value in totals.items()} | {"users": users}
+
+
+def _evaluate_one_by_one(recommend: Callable[[list[str], int], list[str]], histories: dict[str, list[str]],
+                         test: pd.Series, ks: Iterable[int],
+                         on_progress: Callable[[int, int], None] | None) -> dict[str, float]:
     ks = list(ks)
     k_max = max(ks)
     totals = {f"{m}@{k}": 0.0 for k in ks for m in ("recall", "ndcg")}

@@ -12,20 +12,22 @@ TRAIN = pd.DataFrame(
 
 
 def test_popularity_and_cooccurrence_knn():
-    assert popularity_recommender(TRAIN)([], 3) == ["A", "B", "D"]  # 3, 3 and 2 users; ties by id
+    assert popularity_recommender(TRAIN).top_k({"u": []}, 3) == {"u": ["A", "B", "D"]}  # 3, 3 and 2 users; ties by id
+    assert popularity_recommender(TRAIN).top_k({"u": ["B"]}, 3) == {"u": ["A", "D", "C"]}  # history excluded
     knn = cooccurrence_knn_recommender(TRAIN)
     # cos(A,B) = 2 / sqrt(3 * 3) > cos(A,C) = 1 / sqrt(3 * 1)? 0.667 > 0.577: B first, then C; padded with popular items.
-    assert knn(["A"], 3)[:2] == ["B", "C"]
-    assert knn(["Z"], 2) == popularity_recommender(TRAIN)([], 2)  # unknown history: popularity
+    assert knn.top_k({"u": ["A"]}, 3) == {"u": ["B", "C", "D"]}
+    assert knn.top_k({"u": ["Z"]}, 2) == {"u": ["A", "B"]}  # unknown history: popularity
 
 
 def test_the_graph_walk_weighs_recency_and_relations():
     edges = pd.DataFrame([("A", "co_purchased", "X", 0.5), ("B", "co_purchased", "Y", 0.5), ("B", "next_item", "Z", 0.3)],
                          columns=["src_id", "relation", "dst_id", "weight"])
     plain = graph_recommender(edges, ["P"], recent=2, decay=0.5)
-    assert plain(["A", "B"], 3) == ["Y", "Z", "X"]  # B is the last item: its neighbours first
+    assert plain.top_k({"u": ["A", "B"]}, 3) == {"u": ["Y", "Z", "X"]}  # B is the last item: its neighbours first
     boosted = graph_recommender(edges, ["P"], recent=2, decay=0.5, relation_weights={"next_item": 3.0})
-    assert boosted(["A", "B"], 4) == ["Z", "Y", "X", "P"]  # 0.9 > 0.5 > 0.25, then popularity
+    assert boosted.top_k({"u": ["A", "B"]}, 4) == {"u": ["Z", "Y", "X", "P"]}  # 0.9 > 0.5 > 0.25, then popularity
+    assert plain.top_k({"u": ["A", "B", "A"]}, 2) == {"u": ["X", "Y"]}  # A is the last item now
 
 
 def test_leave_last_out_and_metrics():
