@@ -61,3 +61,31 @@ def test_knowledge_is_walked_both_ways():
                           "weight": [0.5, 1.0]})
     both = with_reverse(edges)
     assert set(zip(both["src_id"], both["dst_id"])) == {("H", "T"), ("T", "H"), ("A", "B")}
+
+
+def test_evaluation_mines_amazon_beauty_training_behaviour_without_hanging():
+    """Fetching the mining query's result into Python never returned on amazon-beauty's training
+    split (duckdb 1.5.5): graph_evaluation hung there. The evaluation warehouse mines into a table."""
+    import threading
+    from pathlib import Path
+
+    import pytest
+
+    from pkg_assets.core.metrics import leave_last_out
+    from pkg_assets.defs.evaluation.assets import evaluation_warehouse
+
+    beauty = Path(__file__).resolve().parents[3] / "shared" / "data" / "amazon-beauty" / "interactions.csv"
+    if not beauty.exists():
+        pytest.skip("../shared/data/amazon-beauty is absent")
+    train, _ = leave_last_out(pd.read_csv(beauty, dtype={"user_id": str, "product_id": str}))
+    done: dict = {}
+
+    def mine() -> None:
+        with evaluation_warehouse(_warehouse(), train, window=5, min_support=2) as scratch:
+            done["edges"] = scratch.execute("SELECT count(*) FROM behavior_edges").fetchone()[0]
+
+    worker = threading.Thread(target=mine, daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive(), "mining the training split did not finish in 120 s"
+    assert done["edges"] > 50_000

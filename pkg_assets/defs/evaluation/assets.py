@@ -87,12 +87,6 @@ def evaluation_warehouse(conn: duckdb.DuckDBPyConnection, train: pd.DataFrame, w
     `knowledge` overrides the knowledge tables. Anything derived from accepted edges (the graph,
     knowledge text) must be read from here, never from the production tables.
     """
-    conn.register("eval_train", train)
-    try:
-        select = mine_behavior(conn, "SELECT user_id, product_id, position FROM eval_train", window, min_support)
-        behaviour = conn.execute(select, {"window": window, "min_support": min_support}).df()
-    finally:
-        conn.unregister("eval_train")
     knowledge = knowledge or {table: conn.execute(f"SELECT * FROM {table}").df() for table in KNOWLEDGE_TABLES}
     verdicts = {(h, r, t): v for h, r, t, v in conn.execute(
         "SELECT head_id, relation, tail_id, sig_verifier FROM validated_relations WHERE sig_verifier IS NOT NULL "
@@ -100,14 +94,18 @@ def evaluation_warehouse(conn: duckdb.DuckDBPyConnection, train: pd.DataFrame, w
         "WHERE sig_verifier IS NOT NULL").fetchall()}
     with duckdb.connect() as scratch:
         ensure_tables(scratch)
-        for table, frame in {**knowledge, "behavior_edges": behaviour,
-                             "interactions": train.assign(session_id=train["user_id"])}.items():
+        for table, frame in {**knowledge, "interactions": train.assign(session_id=train["user_id"])}.items():
             if len(frame):
                 columns = {c for (c,) in scratch.execute(
                     "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
                 scratch.register("incoming", frame[[c for c in frame.columns if c in columns]])
                 scratch.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
                 scratch.unregister("incoming")
+        # Mined into a table, as the production asset does: fetching this query's result into
+        # Python never returned on amazon-beauty's training split (duckdb 1.5.5, idle at 0% CPU),
+        # while writing it to a table takes a quarter of a second.
+        select = mine_behavior(scratch, "SELECT user_id, product_id, position FROM interactions", window, min_support)
+        scratch.execute(f"INSERT INTO behavior_edges BY NAME {select}", {"window": window, "min_support": min_support})
         regate(scratch, gate or GateConfig(), verdicts)
         yield scratch
 
