@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import dagster as dg
 import duckdb
 import pandas as pd
+import pyarrow as pa
 from pydantic import Field
 
 from pkg_assets.core.metrics import evaluate, leave_last_out
@@ -87,7 +88,9 @@ def evaluation_warehouse(conn: duckdb.DuckDBPyConnection, train: pd.DataFrame, w
     `knowledge` overrides the knowledge tables. Anything derived from accepted edges (the graph,
     knowledge text) must be read from here, never from the production tables.
     """
-    knowledge = knowledge or {table: conn.execute(f"SELECT * FROM {table}").df() for table in KNOWLEDGE_TABLES}
+    # Arrow, not pandas: product embeddings as object columns took several times their floats.
+    knowledge = knowledge or {table: conn.execute(f"SELECT * FROM {table}").to_arrow_table()
+                              for table in KNOWLEDGE_TABLES}
     verdicts = {(h, r, t): v for h, r, t, v in conn.execute(
         "SELECT head_id, relation, tail_id, sig_verifier FROM validated_relations WHERE sig_verifier IS NOT NULL "
         "UNION ALL SELECT head_id, relation, tail_id, sig_verifier FROM rejected_relations "
@@ -98,7 +101,9 @@ def evaluation_warehouse(conn: duckdb.DuckDBPyConnection, train: pd.DataFrame, w
             if len(frame):
                 columns = {c for (c,) in scratch.execute(
                     "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
-                scratch.register("incoming", frame[[c for c in frame.columns if c in columns]])
+                arrow = isinstance(frame, pa.Table)
+                kept = [c for c in (frame.column_names if arrow else frame.columns) if c in columns]
+                scratch.register("incoming", frame.select(kept) if arrow else frame[kept])
                 scratch.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
                 scratch.unregister("incoming")
         # Mined into a table, as the production asset does: fetching this query's result into
