@@ -24,7 +24,10 @@ saved to files as the pipeline keeps them per catalog version) from stand-in tit
 (word-vector sums: MiniLM over 1M titles takes hours here, `benchmarks/embedding.py` measures
 it); `resolution` opens that index and resolves a fixed number of mentions (`MENTIONS`);
 `gate_behaviour` computes the gate's behaviour evidence for `GATE_PAIRS` pairs against all the
-interactions (core/cooccurrence.py); `clustering` clusters the largest category. Last,
+interactions (core/cooccurrence.py); `clustering` clusters the largest category;
+`personalisation` computes every user's relation preferences and relation-path context on the
+published graph. Not here: `graph_evaluation`, whose protocol ranks every item for every test
+user (N/4 users × N items: 100× the work at 10× the data, whatever the code). Last,
 `benchmarks/parallel.py` runs 4 demo categories' knowledge runs one
 after another and all at once (LLM at 300 ms on the fake server) and its
 `parallel_categories_speedup` is printed here too (`--no-parallel` skips it).
@@ -49,7 +52,7 @@ CATEGORIES = 500
 INTERACTIONS_PER_PRODUCT = 20
 PRODUCTS_PER_USER = 4
 STAGES = ("ingest_products", "ingest_interactions", "behaviour_mining", "catalog_index", "resolution",
-          "gate_behaviour", "clustering", "graph_build", "topk", "snapshot_publish")
+          "gate_behaviour", "clustering", "graph_build", "topk", "snapshot_publish", "personalisation")
 LLM_EDGES = 50_000  # accepted LLM edges in the graph stages, at every catalog size
 TOP_K = 20
 MENTIONS = 5_000  # product mentions resolved against the whole catalog, at every size
@@ -136,7 +139,31 @@ def run_stage(stage: str, folder: Path) -> dict:
         return clustering_stage(folder)
     if stage in ("graph_build", "topk", "snapshot_publish"):
         return warehouse_stage(stage, folder)
+    if stage == "personalisation":
+        return personalisation_stage(folder)
     raise ValueError(f"unknown stage {stage}")
+
+
+def personalisation_stage(folder: Path) -> dict:
+    """`user_preferences` and `user_kg_context` as their assets run them (histories read the
+    same way, core/personalization.py), on the published graph's edges."""
+    import duckdb
+
+    from pkg_assets.core.personalization import kg_context, relation_preferences
+
+    with duckdb.connect(str(folder / "snapshot" / "pkg.duckdb"), read_only=True) as snapshot:
+        edges = snapshot.execute("SELECT src_id, relation, dst_id, dst_type, weight FROM pkg_edges").df()
+        names = dict(snapshot.execute("SELECT node_id, name FROM pkg_nodes").fetchall())
+    started = time.perf_counter()
+    with duckdb.connect() as conn:
+        histories = (conn.execute(f"SELECT user_id, product_id, position FROM "
+                                  f"read_parquet('{folder / 'interactions.parquet'}') ORDER BY user_id, position")
+                     .df().groupby("user_id")["product_id"].agg(list).to_dict())
+    relations = sorted(edges["relation"].unique())
+    preferences = relation_preferences(histories, edges, relations)
+    context = kg_context(histories, preferences, edges, names)
+    return {"users": len(histories), "preference_rows": len(preferences), "context_rows": len(context),
+            "seconds": time.perf_counter() - started}
 
 
 def title_vectors(titles: list[str], seed: int = 0):

@@ -37,51 +37,75 @@ class PairEvidence:
 
 
 def pair_evidence(users: np.ndarray, items: np.ndarray, n_items: int, heads: np.ndarray, tails: np.ndarray,
-                  pairs_per_chunk: int = 2048) -> PairEvidence:
+                  max_entries: int = 8_000_000) -> PairEvidence:
     """Evidence for pairs (heads[i], tails[i]).
 
     `users`, `items`: integer codes of the distinct (user, product) interactions, users coded
     0..U-1 densely (U is the number of users), products 0..n_items-1. `heads`, `tails`:
     product codes, -1 for a product nobody interacted with.
+
+    Pairs are taken in chunks (sorted by head, so a head's pairs share its row) whose
+    co-occurrence rows hold at most about `max_entries` non-zeros together, bounded before
+    they are computed by the sum of their users' history lengths: memory stays flat however
+    popular the products and however many the pairs.
     """
     heads = np.asarray(heads, dtype=np.int64)
     tails = np.asarray(tails, dtype=np.int64)
     n_pairs = len(heads)
+    users = np.asarray(users, dtype=np.int64)
+    items = np.asarray(items, dtype=np.int64)
     n_users = int(users.max()) + 1 if len(users) else 0
-    users_of = np.bincount(np.asarray(items, dtype=np.int64), minlength=n_items).astype(np.int64)
+    users_of = np.bincount(items, minlength=n_items).astype(np.int64)
     support = np.zeros(n_pairs, dtype=np.int64)
     lift = np.full(n_pairs, np.nan)
     neighbourhood = np.zeros(n_pairs)
-    head_users = np.where(heads >= 0, users_of[np.maximum(heads, 0)] if n_items else 0, 0).astype(np.int64)
-    known = (heads >= 0) & (tails >= 0)
-    if not known.any() or not n_users:
+    head_users = np.zeros(n_pairs, dtype=np.int64)
+    head_users[heads >= 0] = users_of[heads[heads >= 0]]
+    known = np.flatnonzero((heads >= 0) & (tails >= 0))
+    if not len(known) or not n_users:
         return PairEvidence(support, lift, neighbourhood, head_users)
 
     matrix = sparse.csr_matrix((np.ones(len(users), dtype=np.int32), (users, items)), shape=(n_users, n_items))
-    pair_items = np.unique(np.concatenate([heads[known], tails[known]]))
-    row_of = np.full(n_items, -1, dtype=np.int64)
-    row_of[pair_items] = np.arange(len(pair_items))
-    # Row r: for every product, the users it shares with pair_items[r] (int32: at most U).
-    rows = (matrix.tocsc()[:, pair_items].T.tocsr() @ matrix).tocsr()
-    head_rows, tail_rows = row_of[heads[known]], row_of[tails[known]]
-    support[known] = np.asarray(rows[head_rows, tails[known]]).ravel()
+    by_item = matrix.tocsc()
+    # An upper bound of each product's row size: the summed history lengths of its users.
+    row_bound = by_item.T @ np.diff(matrix.indptr).astype(np.int64)
+    order = known[np.lexsort((tails[known], heads[known]))]
+    start = 0
+    while start < len(order):
+        stop, seen, entries = start, set(), 0
+        while stop < len(order):
+            new = {int(heads[order[stop]]), int(tails[order[stop]])} - seen
+            cost = sum(int(row_bound[i]) for i in new)
+            if stop > start and entries + cost > max_entries:
+                break
+            seen |= new
+            entries += cost
+            stop += 1
+        chunk = order[start:stop]
+        _score_chunk(matrix, by_item, users_of, n_users, heads[chunk], tails[chunk], chunk,
+                     support, lift, neighbourhood)
+        start = stop
+    return PairEvidence(support, lift, neighbourhood, head_users)
+
+
+def _score_chunk(matrix, by_item, users_of, n_users, heads, tails, where, support, lift, neighbourhood) -> None:
+    """Fill the outputs at `where` for pairs (heads, tails), all of them known products."""
+    chunk_items = np.unique(np.concatenate([heads, tails]))
+    head_rows, tail_rows = np.searchsorted(chunk_items, heads), np.searchsorted(chunk_items, tails)
+    # Row r: for every product, the users it shares with chunk_items[r] (int32: at most U).
+    rows = (by_item[:, chunk_items].T.tocsr() @ matrix).tocsr()
+    found = np.asarray(rows[head_rows, tails]).ravel().astype(np.int64)
+    support[where] = found
 
     # A product's co-occurrence with itself (its own users) is no neighbour: drop the diagonal.
     row_index = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
-    rows.data[rows.indices == pair_items[row_index]] = 0
+    rows.data[rows.indices == chunk_items[row_index]] = 0
     rows.eliminate_zeros()
-    rows = rows.astype(np.float64)
-    norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
-
-    dots = np.empty(len(head_rows))
-    for start in range(0, len(head_rows), pairs_per_chunk):
-        h, t = head_rows[start:start + pairs_per_chunk], tail_rows[start:start + pairs_per_chunk]
-        dots[start:start + len(h)] = np.asarray(rows[h].multiply(rows[t]).sum(axis=1)).ravel()
+    rows = rows.astype(np.int64)  # squares and products of counts overflow int32
+    norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1), dtype=np.float64).ravel())
+    dots = np.asarray(rows[head_rows].multiply(rows[tail_rows]).sum(axis=1), dtype=np.float64).ravel()
     scale = norms[head_rows] * norms[tail_rows]
-    neighbourhood[known] = np.divide(dots, scale, out=np.zeros_like(dots), where=scale > 0)
-
-    with_support = known.copy()
-    with_support[known] = support[known] > 0
-    lift[with_support] = (support[with_support] * float(n_users)
-                          / (users_of[heads[with_support]] * users_of[tails[with_support]]))
-    return PairEvidence(support, lift, neighbourhood, head_users)
+    neighbourhood[where] = np.divide(dots, scale, out=np.zeros_like(dots), where=scale > 0)
+    with_support = found > 0
+    lift[where[with_support]] = (found[with_support] * float(n_users)
+                                 / (users_of[heads[with_support]] * users_of[tails[with_support]]))
