@@ -183,6 +183,11 @@ def canonicalise_concepts(mentions: list[tuple[str, str]], merge_ratio: float = 
 # --------------------------------------------------------------------------- products
 
 
+# Part of a saved index's file name (with the catalog version): change it whenever the HNSW or
+# TF-IDF parameters below change, so no process opens an index built with the old ones.
+INDEX_FORMAT = "hnsw-cos-f32-16-128-256.tfidf-char_wb-3-5-sublinear.v1"
+
+
 @dataclass
 class CatalogIndex:
     """Every product's embedding, title, brand and type words, with two candidate indexes:

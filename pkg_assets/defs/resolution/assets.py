@@ -12,6 +12,7 @@ from pydantic import Field
 from pkg_assets import settings
 from pkg_assets.core.models import CONCEPT_KIND_BY_RELATION
 from pkg_assets.core.resolve import (
+    INDEX_FORMAT,
     CatalogIndex,
     ResolutionConfig,
     canonicalise_concepts,
@@ -92,12 +93,13 @@ KEPT_INDEX_FILES = 3  # older versions' HNSW files are removed beyond this many
 
 def catalog_version(conn) -> str:
     """A digest of everything `load_catalog_index` reads: each embedded product's id, content
-    hash, embedding model and category. Any change gives a new version, hence a new index."""
+    hash, embedding model and category, and the index's own parameters (INDEX_FORMAT). Any
+    change gives a new version, hence a new index."""
     return scalar(conn, """
-        SELECT md5(count(*)::VARCHAR || ':' || coalesce(bit_xor(md5_number(concat_ws('|',
+        SELECT md5(? || ':' || count(*)::VARCHAR || ':' || coalesce(bit_xor(md5_number(concat_ws('|',
                    e.product_id, e.content_hash, e.model, p.content_hash, p.category)))::VARCHAR, ''))
         FROM product_embeddings e JOIN products p USING (product_id)
-        """)
+        """, [INDEX_FORMAT])
 
 
 def load_catalog_index(conn) -> CatalogIndex:
