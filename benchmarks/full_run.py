@@ -120,7 +120,7 @@ def main() -> int:
             with RssSampler() as sampler:
                 run = run_pipeline(instance, defs)
             with open_warehouse() as conn:
-                calls = scalar(conn, "SELECT count(*) FROM llm_ledger")
+                calls = scalar(conn, "SELECT count(*) FROM llm_calls")
                 edges = scalar(conn, "SELECT count(*) FROM pkg_edges")
                 accepted = scalar(conn, "SELECT count(*) FROM validated_relations")
     finally:
@@ -141,7 +141,7 @@ def main() -> int:
     print()
     print(f"full_run_wall_s: {run['wall_s']:.1f}")
     print(f"full_run_peak_rss_mb: {peak_rss_mb():.0f}")
-    print(f"llm_ledger_rows: {calls}")
+    print(f"llm_calls_rows: {calls}")
     print(f"validated_relations: {accepted}")
     print(f"pkg_edges: {edges}")
     return 0

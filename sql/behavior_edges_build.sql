@@ -12,10 +12,18 @@
 -- rank + k, k = 1..$window, materialised as a column (`target_rn`) so the hash join keys on
 -- both: the cost is O(interactions x window), linear even for one user with 100k events
 -- (a join on user alone, filtered by rank afterwards, was quadratic in a user's history).
-WITH seq AS (
-    SELECT user_id, product_id,
-           row_number() OVER (PARTITION BY user_id ORDER BY position, product_id) AS rn
-    FROM behavior_input
+--
+-- Users and products travel as integer codes (`item_codes`, `user_code`) through the joins and
+-- aggregates and become ids again at the end: a (user, product, product) row of codes is a
+-- third of the strings' size, so a million-product catalog spills far less under the memory limit.
+WITH item_codes AS (
+    SELECT product_id, row_number() OVER (ORDER BY product_id)::INTEGER AS item
+    FROM (SELECT DISTINCT product_id FROM behavior_input)
+),
+seq AS (
+    SELECT dense_rank() OVER (ORDER BY b.user_id)::INTEGER AS user_id, c.item AS product_id,
+           row_number() OVER (PARTITION BY b.user_id ORDER BY b.position, b.product_id) AS rn
+    FROM behavior_input b JOIN item_codes c USING (product_id)
 ),
 ahead AS (
     SELECT a.user_id, a.product_id AS src_id, a.rn + t.k AS target_rn, t.k AS gap
@@ -29,10 +37,10 @@ pairs AS (
     WHERE h.src_id <> b.product_id
 ),
 users_of AS (
-    SELECT product_id, count(DISTINCT user_id) AS n FROM behavior_input GROUP BY product_id
+    SELECT product_id, count(DISTINCT user_id) AS n FROM seq GROUP BY product_id
 ),
 total AS (
-    SELECT greatest(count(DISTINCT user_id), 1) AS n FROM behavior_input
+    SELECT greatest(count(DISTINCT user_id), 1) AS n FROM seq
 ),
 user_pairs AS (
     SELECT DISTINCT user_id, least(src_id, dst_id) AS p, greatest(src_id, dst_id) AS q FROM pairs
@@ -51,16 +59,20 @@ transitions AS (
 out_degree AS (
     SELECT src_id, sum(support) AS n FROM transitions GROUP BY src_id
 )
-SELECT c.src_id, 'co_purchased' AS relation, c.dst_id, c.support,
+SELECT s.product_id AS src_id, 'co_purchased' AS relation, d.product_id AS dst_id, c.support,
        c.support::DOUBLE * t.n / (us.n * ud.n) AS lift,
        c.support::DOUBLE / (us.n + ud.n - c.support) AS score,
        now()::TIMESTAMP AS built_at
 FROM co_both c
 JOIN users_of us ON us.product_id = c.src_id
 JOIN users_of ud ON ud.product_id = c.dst_id
+JOIN item_codes s ON s.item = c.src_id
+JOIN item_codes d ON d.item = c.dst_id
 CROSS JOIN total t
 UNION ALL
-SELECT tr.src_id, 'next_item' AS relation, tr.dst_id, tr.support, NULL AS lift,
+SELECT s.product_id AS src_id, 'next_item' AS relation, d.product_id AS dst_id, tr.support, NULL AS lift,
        tr.support::DOUBLE / o.n AS score, now()::TIMESTAMP AS built_at
 FROM transitions tr JOIN out_degree o USING (src_id)
+JOIN item_codes s ON s.item = tr.src_id
+JOIN item_codes d ON d.item = tr.dst_id
 WHERE tr.support >= $min_support
