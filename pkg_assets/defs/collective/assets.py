@@ -6,7 +6,7 @@ import pandas as pd
 from pydantic import Field
 
 from pkg_assets.core.collective import agreement, contradicted, member_answers
-from pkg_assets.core.clustering import CLUSTER_SEED, CLUSTER_TARGET_SIZE, cluster_products
+from pkg_assets.core.clustering import CLUSTER_SEED, CLUSTER_TARGET_SIZE, EXACT_KMEANS_UP_TO, cluster_products
 from pkg_assets.core.extraction import parse_cluster_answer
 from pkg_assets.core.gate import has_injection
 from pkg_assets.core.models import CONCEPT_KIND_BY_RELATION, CONCEPT_RELATIONS, ClusterAnswer
@@ -27,8 +27,9 @@ from pkg_assets.resources.warehouse import WarehouseResource, replace_partition,
     deps=[product_embeddings],
     kinds={"duckdb", "scikit-learn"},
     pool="duckdb",
-    description=f"Seeded k-means over product embeddings, about {CLUSTER_TARGET_SIZE} products per "
-    "cluster. Deterministic, so the same catalog asks the same cluster prompts.",
+    description=f"Seeded k-means over product embeddings (bisecting k-means above {EXACT_KMEANS_UP_TO:,} "
+    f"products), about {CLUSTER_TARGET_SIZE} products per cluster. Deterministic, so the same catalog asks the "
+    "same cluster prompts.",
 )
 def product_clusters(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     category = context.partition_key
