@@ -10,7 +10,7 @@ def test_catalog_index_is_built_once_per_version_and_opened_from_disk_after(demo
     from usearch.index import Index
 
     copy_warehouse(demo_run.data, tmp_path / "data")
-    resolution._CATALOG_INDEX.clear()
+    resolution._LATEST_INDEX.forget()
     with open_folder_warehouse(tmp_path / "data") as conn:
         first = resolution.load_catalog_index(conn)
         assert resolution.load_catalog_index(conn) is first  # the next stage or partition: no rebuild
@@ -20,7 +20,7 @@ def test_catalog_index_is_built_once_per_version_and_opened_from_disk_after(demo
         lexical = first.lexical_search(first._norm_titles[:5], 3)
         assert first.index_path.with_suffix(".tfidf.joblib").exists()
 
-        resolution._CATALOG_INDEX.clear()  # as another process would start
+        resolution._LATEST_INDEX.forget()  # as another process would start
 
         def no_build(*args, **kwargs):
             raise AssertionError("the index was built again")

@@ -86,8 +86,22 @@ def product_embeddings(context: dg.AssetExecutionContext, embedder: EmbedderReso
     })
 
 
-_CATALOG_INDEX: dict[str, CatalogIndex] = {}  # this process's index of the latest catalog version
-_CATALOG_INDEX_LOCK = threading.Lock()
+class _LatestCatalogIndex:
+    """This process's index of the latest catalog version (a new version replaces it).
+
+    An object, not a module-level dict: asset code versions hash the constants their code
+    reads (core/code_identity.py), and a dict that fills at run time would change them."""
+
+    def __init__(self) -> None:
+        self.version: str | None = None
+        self.index: CatalogIndex | None = None
+        self.lock = threading.Lock()
+
+    def forget(self) -> None:
+        self.version, self.index = None, None
+
+
+_LATEST_INDEX = _LatestCatalogIndex()
 KEPT_INDEX_FILES = 3  # older versions' HNSW files are removed beyond this many
 
 
@@ -110,9 +124,9 @@ def load_catalog_index(conn) -> CatalogIndex:
     graph saved under `<data dir>/catalog_index/<version>.usearch` for other processes and
     runs, which open it memory-mapped instead of building it again."""
     version = catalog_version(conn)
-    with _CATALOG_INDEX_LOCK:
-        if version in _CATALOG_INDEX:
-            return _CATALOG_INDEX[version]
+    with _LATEST_INDEX.lock:
+        if _LATEST_INDEX.version == version:
+            return _LATEST_INDEX.index
         frame, vectors = vector_matrix(conn, """
             SELECT e.product_id, p.title, p.brand, p.category_path, p.category, e.embedding
             FROM product_embeddings e JOIN products p USING (product_id)
@@ -125,8 +139,7 @@ def load_catalog_index(conn) -> CatalogIndex:
                              [None if pd.isna(b) else b for b in frame["brand"]],
                              frame["category_path"].tolist(), frame["category"].tolist(),
                              index_path=folder / f"{version}.usearch")
-        _CATALOG_INDEX.clear()
-        _CATALOG_INDEX[version] = index
+        _LATEST_INDEX.version, _LATEST_INDEX.index = version, index
         for stale in sorted(folder.glob("*.usearch"), key=lambda p: p.stat().st_mtime, reverse=True)[KEPT_INDEX_FILES:]:
             stale.unlink(missing_ok=True)  # a reader that mapped it keeps its mapping
             stale.with_suffix(".tfidf.joblib").unlink(missing_ok=True)
