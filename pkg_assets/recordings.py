@@ -34,14 +34,14 @@ class NeededRecording:
 def stored_embeddings(model: str) -> dict[tuple[str, str], np.ndarray]:
     """(product_id, content_hash) -> the vector the pipeline stored for that exact content, read
     from the environment's warehouse. Empty when there is none yet."""
-    from pkg_assets.resources.warehouse import open_warehouse, warehouse_exists
+    from pkg_assets.resources.warehouse import open_warehouse, vector_matrix, warehouse_exists
 
     if not warehouse_exists():
         return {}
     with open_warehouse() as conn:
-        rows = conn.execute("SELECT product_id, content_hash, embedding FROM product_embeddings WHERE model = ?",
-                            [model]).fetchall()
-    return {(pid, digest): np.asarray(vector, dtype=np.float32) for pid, digest, vector in rows}
+        keys, vectors = vector_matrix(
+            conn, "SELECT product_id, content_hash, embedding FROM product_embeddings WHERE model = ?", [model])
+    return dict(zip(zip(keys["product_id"], keys["content_hash"]), vectors))
 
 
 def plan_clusters(products: pd.DataFrame, embedder, stored: dict | None = None) -> dict[str, dict[str, list[str]]]:

@@ -188,6 +188,15 @@ def canonicalise_concepts(mentions: list[tuple[str, str]], merge_ratio: float = 
 INDEX_FORMAT = "hnsw-cos-f32-16-128-256.tfidf-char_wb-3-5-sublinear.v1"
 
 
+def _write_atomically(path: Path, write) -> None:
+    """`write(partial)` to a temporary name beside `path`, then rename it into place: another
+    process opening `path` sees a whole file or none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(partial)
+    os.replace(partial, path)
+
+
 @dataclass
 class CatalogIndex:
     """Every product's embedding, title, brand and type words, with two candidate indexes:
@@ -260,10 +269,7 @@ class CatalogIndex:
                 if n:
                     dense.add(np.arange(n, dtype=np.uint64), self.vectors)
                 if path is not None and n:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-                    dense.save(str(partial))
-                    os.replace(partial, path)  # readers see a whole file or none
+                    _write_atomically(path, lambda partial: dense.save(str(partial)))
                 self._dense = dense
         return self._dense
 
@@ -284,10 +290,7 @@ class CatalogIndex:
                                               dtype=np.float32)
                 self._title_matrix = self._tfidf.fit_transform(self._norm_titles).T.tocsr()
                 if path is not None:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-                    joblib.dump((self._tfidf, self._title_matrix), partial)
-                    os.replace(partial, path)
+                    _write_atomically(path, lambda partial: joblib.dump((self._tfidf, self._title_matrix), partial))
         return self._tfidf, self._title_matrix
 
     def __len__(self) -> int:

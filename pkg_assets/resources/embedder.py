@@ -134,9 +134,9 @@ class EmbedderResource(dg.ConfigurableResource):
     def texts_cut(self, texts: list[str]) -> int:
         """How many of `texts` are longer than the model reads (its max_seq_length, in tokens):
         the encoder silently embeds only their beginning."""
-        model = self._model()
         if not texts:
             return 0
+        model = self._model()
         lengths = model.tokenizer(texts, add_special_tokens=True, truncation=False, return_length=True)["length"]
         return int(sum(length > model.max_seq_length for length in lengths))
 
