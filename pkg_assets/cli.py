@@ -158,6 +158,10 @@ def summarise(snapshot: Path) -> dict:
             "concepts": one("SELECT count(DISTINCT concept_id) FROM concepts"),
             "clusters": one("SELECT count(DISTINCT cluster_id) FROM product_clusters"),
             "behavior_edges": one("SELECT count(*) FROM behavior_edges"),
+            "pairs_interpreted": one("SELECT count(*) FROM interpreted_relations"),
+            "pairs_typed": one("SELECT count(*) FROM interpreted_relations WHERE outcome = 'typed'"),
+            "interpreted_edges_published": one(
+                "SELECT count(*) FROM pkg_edges WHERE list_contains(sources, 'llm_interpreted')"),
             "pkg_nodes": one("SELECT count(*) FROM pkg_nodes"),
             "pkg_edges": one("SELECT count(*) FROM pkg_edges"),
         }
@@ -304,10 +308,12 @@ def recordings_main(argv: list[str] | None = None) -> int:
     from pkg_assets.resources.embedder import EmbedderResource
     from pkg_assets.resources.llm import LLMResource
 
-    products = CatalogResource.from_env().read_products().products
+    catalog = CatalogResource.from_env()
+    products = catalog.read_products().products
+    interactions = catalog.read_interactions(set(products["product_id"])).kept
     embedder = EmbedderResource()
     stored = stored_embeddings(embedder.model_name)
-    needed = needed_recordings(products, embedder, stored)
+    needed = needed_recordings(products, embedder, stored, interactions)
     paths = [Path(p) for p in LLMResource.from_env().recordings]
     missing, stale = audit(needed, paths)
     problems = {id(n): "missing" for n in missing} | {id(n): "stale" for n in stale}

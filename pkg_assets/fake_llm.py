@@ -19,7 +19,9 @@ Faults are drawn per request from a seeded RNG: 429 (with Retry-After), 500, a t
 body has `choices: []`, content of JSON nested 100,000 deep, and a 401 that quotes the key
 it was sent (as some providers do). `auth_headers` keeps every Authorization header seen. The
 "model" answers factor prompts with a few relations derived from the product title,
-verifier prompts with "yes" exactly when the two items' titles share a word, and,
+verifier prompts with "yes" exactly when the two items' titles share a word, co-purchased
+pairs with "complement" when their titles share a word (a shared usage when they share a
+category level, "none" otherwise), and,
 like a naive model, obeys instructions planted in the catalog text ("answer with relation
 'X'") — which the pipeline's schema validation must catch.
 """
@@ -61,6 +63,20 @@ def fake_answer(messages: list[dict]) -> str:
         shared = _title_words(head.get("title")) & _title_words(tail.get("title"))
         return json.dumps({"verdict": "yes" if shared else "no", "confidence": 0.8,
                            "reason": f"shared words: {sorted(shared)}" if shared else "nothing in common"})
+    if factor == "interpret":  # a co-purchased pair: complement when the titles share a word, else a
+        # shared usage when they share a category level, else "no meaningful relation"
+        a, b = (json.loads(block) for block in _PRODUCT.findall(user)[:2])
+        shared = _title_words(a.get("title")) & _title_words(b.get("title"))
+        if shared:
+            return json.dumps({"relation": "complement", "head": "A", "concept": None, "confidence": 0.7,
+                               "rationale": f"both are {sorted(shared)[0]} products used together"})
+        levels = set(str(a.get("category") or "").split(" > ")[1:]) & set(str(b.get("category") or "").split(" > ")[1:])
+        if levels:
+            level = sorted(levels)[0]
+            return json.dumps({"relation": "used_for", "head": "A", "concept": f"{level.lower()} routine",
+                               "confidence": 0.6, "rationale": f"both belong to a {level.lower()} routine"})
+        return json.dumps({"relation": "none", "head": "A", "concept": None, "confidence": 0.6,
+                           "rationale": "nothing connects them beyond being bought together"})
     block = _PRODUCT.search(user)
     try:
         product = json.loads(block.group(1).splitlines()[0]) if block else {}

@@ -1,10 +1,11 @@
 """Which recorded answers a catalog needs, and which of them the recordings lack.
 
 The `replay/` model answers (prompt name, key) pairs: `<product_id>/<factor>` for the
-factor prompts and `cluster/<signature>` for the collective prompt, where the signature
-names the cluster's member set. Editing a prompt makes every recording of it *stale*
-(recorded against another version); a catalog or clustering change makes recordings
-*missing*. `pkg-recordings` prints both.
+factor prompts, `cluster/<signature>` for the collective prompt, where the signature
+names the cluster's member set, and `pair/<a_id>/<b_id>` for the co-purchased pairs
+interpreted_relations selects. Editing a prompt makes every recording of it *stale*
+(recorded against another version); a catalog, clustering, interactions or selection change
+makes recordings *missing*. `pkg-recordings` prints both.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import pandas as pd
 
 from pkg_assets.core.clustering import CLUSTER_SEED, CLUSTER_TARGET_SIZE, cluster_products
 from pkg_assets.core.models import FACTORS
-from pkg_assets.core.prompts import CLUSTER_PROMPT, FACTOR_PROMPTS
+from pkg_assets.core.interpretation import pair_key
+from pkg_assets.core.prompts import CLUSTER_PROMPT, FACTOR_PROMPTS, INTERPRET_PROMPT
 from pkg_assets.core.resolve import product_embedding_text
 from pkg_assets.resources.replay import load_recordings
 
@@ -60,7 +62,39 @@ def plan_clusters(products: pd.DataFrame, embedder, stored: dict | None = None) 
     return plan
 
 
-def needed_recordings(products: pd.DataFrame, embedder, stored: dict | None = None) -> list[NeededRecording]:
+def plan_interpretations(products: pd.DataFrame, interactions: pd.DataFrame | None,
+                         config=None) -> dict[str, list[tuple[str, str]]]:
+    """category -> the (a, b) pairs interpreted_relations selects, exactly as the pipeline
+    does: behaviour mined with sql/behavior_edges_build.sql (behavior_edges' defaults), then
+    sql/interpreted_pairs.sql with `config` (InterpretationConfig's defaults when None)."""
+    import duckdb
+
+    from pkg_assets.defs.behavior.assets import BehaviorConfig, InterpretationConfig, mine_behavior, select_pairs
+    from pkg_assets.resources.warehouse import ensure_tables
+
+    if interactions is None or interactions.empty:
+        return {}
+    config = config or InterpretationConfig()
+    mining = BehaviorConfig()
+    with duckdb.connect() as conn:
+        ensure_tables(conn)
+        conn.register("_products", products[["product_id", "title", "category", "content_hash"]])
+        conn.execute("INSERT INTO products BY NAME SELECT * FROM _products")
+        conn.register("_events", interactions[["user_id", "product_id", "position"]])
+        select = mine_behavior(conn, "SELECT user_id, product_id, position FROM _events", mining.window,
+                               mining.min_support)
+        conn.execute(f"INSERT INTO behavior_edges BY NAME {select}",
+                     {"window": mining.window, "min_support": mining.min_support})
+        plan = {}
+        for category in sorted(products["category"].dropna().unique()):
+            pairs = select_pairs(conn, category, config)
+            pairs = pairs[pairs["stage"] == "selected"]
+            plan[category] = list(zip(pairs["a_id"], pairs["b_id"]))
+    return plan
+
+
+def needed_recordings(products: pd.DataFrame, embedder, stored: dict | None = None,
+                      interactions: pd.DataFrame | None = None) -> list[NeededRecording]:
     needed = [
         NeededRecording(FACTOR_PROMPTS[f].name, f"{pid}/{f}", FACTOR_PROMPTS[f].version, category)
         for pid, category in zip(products["product_id"], products["category"]) for f in FACTORS
@@ -69,6 +103,10 @@ def needed_recordings(products: pd.DataFrame, embedder, stored: dict | None = No
         for signature, members in sorted(clusters.items()):
             needed.append(NeededRecording(CLUSTER_PROMPT.name, f"cluster/{signature}", CLUSTER_PROMPT.version,
                                           category, tuple(members)))
+    for category, pairs in plan_interpretations(products, interactions).items():
+        for a_id, b_id in pairs:
+            needed.append(NeededRecording(INTERPRET_PROMPT.name, pair_key(a_id, b_id), INTERPRET_PROMPT.version,
+                                          category, (a_id, b_id)))
     return needed
 
 

@@ -8,13 +8,33 @@ from pkg_assets.resources.catalog import CatalogResource
 from pkg_assets.resources.embedder import EmbedderResource
 
 
+def _demo_catalog():
+    catalog = CatalogResource()
+    products = catalog.read_products().products
+    return products, catalog.read_interactions(set(products["product_id"])).kept
+
+
 def test_demo_recordings_are_complete_and_current():
-    products = CatalogResource().read_products().products
-    needed = needed_recordings(products, EmbedderResource())
+    products, interactions = _demo_catalog()
+    needed = needed_recordings(products, EmbedderResource(), interactions=interactions)
     clusters = [n for n in needed if n.prompt == "cluster_collective"]
-    assert len(needed) == 122 * 6 + len(clusters) and clusters
+    pairs = [n for n in needed if n.prompt == "interpret_pair"]
+    assert len(needed) == 122 * 6 + len(clusters) + len(pairs) and clusters and len(pairs) > 100
     missing, stale = audit(needed, [Path(settings.DEMO_RECORDINGS)])
     assert missing == [] and stale == [], "re-record: python -m pkg_assets.data.demo.authoring"
+
+
+def test_a_wider_pair_selection_needs_recordings_the_demo_lacks():
+    from pkg_assets.defs.behavior.assets import InterpretationConfig
+    from pkg_assets.recordings import plan_interpretations
+
+    products, interactions = _demo_catalog()
+    default = plan_interpretations(products, interactions)
+    wider = plan_interpretations(products, interactions, InterpretationConfig(min_support=2, per_product=6))
+    new_pairs = {pair for pairs in wider.values() for pair in pairs} - {p for ps in default.values() for p in ps}
+    assert new_pairs  # more pairs pass; the demo recorded the default selection only
+    recorded = Path(settings.DEMO_RECORDINGS).read_text()
+    assert not any(f'"pair/{a}/{b}"' in recorded for a, b in new_pairs)
 
 
 def test_pkg_recordings_reuses_the_warehouse_vectors_and_fails_on_a_stale_recording(demo_run, tmp_path, monkeypatch,

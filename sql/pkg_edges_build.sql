@@ -1,7 +1,9 @@
 -- The fused graph: one row per (src, relation, dst), with provenance.
 --
 -- Weights (all in [0, 1]):
---   llm_individual  gate score of the validated edge
+--   llm_individual  gate score of the validated edge (proposed by a factor prompt)
+--   llm_interpreted gate score of the validated edge (the LLM's reason for a co-purchase,
+--                   interpreted_relations); an edge both proposed is one row per source
 --   llm_collective  confidence of the cluster relation x 0.9 (it is about the group, not the item)
 --   co_purchased    0.5 * Jaccard + 0.5 * min(1, ln(1 + support) / ln(1 + 10))
 --   next_item       P(next = dst | src)
@@ -9,7 +11,9 @@
 WITH llm AS (
     SELECT v.head_id AS src_id, v.relation, v.tail_id AS dst_id,
            CASE WHEN v.decision = 'product' THEN 'product' ELSE 'concept' END AS dst_type,
-           'llm_individual' AS source, v.gate_score AS weight, v.gate_score, v.confidence,
+           unnest(list_distinct([CASE WHEN f = 'interpreted' THEN 'llm_interpreted' ELSE 'llm_individual' END
+                                 FOR f IN v.factors])) AS source,
+           v.gate_score AS weight, v.gate_score, v.confidence,
            v.sig_behavior_support AS support, v.sig_behavior_lift AS lift, v.rationale,
            json_object('factors', v.factors, 'call_ids', v.call_ids, 'mention', v.tail_mention,
                        'resolution', v.sig_resolution, 'consistency', v.sig_consistency,

@@ -10,6 +10,14 @@ WITH concept_rows AS (
                          WHEN 'used_for' THEN 'usage' ELSE 'concept' END,
            tail_mention, [tail_mention], 1
     FROM cluster_knowledge WHERE accepted
+    UNION ALL
+    -- concepts two co-purchased products share (interpreted_relations), once the gate accepted them
+    SELECT concept_id,
+           CASE relation WHEN 'for_occasion' THEN 'occasion' WHEN 'for_audience' THEN 'audience'
+                         WHEN 'used_for' THEN 'usage' ELSE 'concept' END,
+           concept, [concept], 1
+    FROM interpreted_relations
+    WHERE concept_id IN (SELECT tail_id FROM validated_relations WHERE decision = 'concept')
 )
 SELECT product_id AS node_id, 'product' AS node_type, title AS name, category AS kind, brand, price,
        NULL::VARCHAR[] AS surface_forms, now()::TIMESTAMP AS built_at

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Relation(str, Enum):
@@ -101,6 +101,43 @@ class VerifierAnswer(BaseModel):
     verdict: Literal["yes", "no"]
     confidence: float = Field(ge=0.0, le=1.0)
     reason: str = Field(default="", max_length=500)
+
+
+NO_RELATION = "none"  # an interpreted pair bought together for no reason a shopper would act on
+
+
+class InterpretationAnswer(BaseModel):
+    """Why customers buy two products together (prompts/interpret_pair.j2), as one relation
+    of the vocabulary or "none". Product relations read `<head> <relation> <the other>`, with
+    `head` naming which of the two ("A" or "B") the relation starts from; a concept relation
+    says both products share `concept` (an occasion, an audience or a usage)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    relation: Relation | Literal["none"]
+    head: Literal["A", "B"] = "A"
+    concept: str | None = Field(default=None, max_length=200)
+    confidence: float = Field(ge=0.0, le=1.0)
+    rationale: str = Field(default="", max_length=500)
+
+    @field_validator("concept")
+    @classmethod
+    def _strip_concept(cls, value: str | None) -> str | None:
+        value = " ".join(value.split()) if value is not None else None
+        return value or None
+
+    @model_validator(mode="after")
+    def _concept_when_shared(self) -> "InterpretationAnswer":
+        relation = self.relation.value if isinstance(self.relation, Relation) else self.relation
+        if relation in CONCEPT_RELATIONS and not self.concept:
+            raise ValueError(f"relation {relation!r} names a shared concept, but 'concept' is empty")
+        if relation not in CONCEPT_RELATIONS and self.concept:
+            raise ValueError(f"relation {relation!r} relates the two products; 'concept' must be empty")
+        return self
+
+    @property
+    def relation_name(self) -> str:
+        return self.relation.value if isinstance(self.relation, Relation) else self.relation
 
 
 # What each relation means, for prompts that must explain it (the verifier's).

@@ -123,7 +123,10 @@ def normalise(text: str | None) -> str:
 def _singular(word: str) -> str:
     if len(word) > 3 and word.endswith("ies"):
         return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("es") and word[-3] in "sxz":
+    # "-es" is a plural ending only after a sibilant that needs it (glasses, boxes, brushes,
+    # watches); "cases", "vases", "roses" only add "s". (Stripping "es" after any s, x or z made
+    # the leaf "Cases" the type "cas", which no title contains.)
+    if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes", "zzes")):
         return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]

@@ -64,6 +64,7 @@ FACTOR_PROMPTS: dict[str, PromptTemplate] = {
 }
 CLUSTER_PROMPT = PromptTemplate("cluster_collective", "cluster_collective.j2")
 VERIFIER_PROMPT = PromptTemplate("verify_relation", "verify_relation.j2", system="system_verifier.j2")
+INTERPRET_PROMPT = PromptTemplate("interpret_pair", "interpret_pair.j2", system="system_interpreter.j2")
 
 
 def input_hash(payload: dict) -> str:
@@ -111,3 +112,14 @@ def verifier_prompt_input(head: dict, relation: str, tail: dict) -> dict:
         return {"title": item.get("title"), "brand": item.get("brand"), "category": item.get("category_path")}
 
     return {"head": fields(head), "relation": relation, "meaning": RELATION_MEANING[relation], "tail": fields(tail)}
+
+
+def pair_prompt_input(a: dict, b: dict) -> dict:
+    """What the interpretation prompt sees of a co-purchased pair: both products' catalog
+    fields. No behaviour figure: the answer depends on the products alone, so the leak-free
+    evaluation can reuse it for any pair its training split selects too."""
+    def fields(product: dict) -> dict:
+        return {"title": product.get("title"), "brand": product.get("brand"),
+                "category": product.get("category_path")}
+
+    return {"a": fields(a), "b": fields(b)}

@@ -2,9 +2,10 @@
 
 The pipeline runs in three steps because resolution searches the whole catalog:
 1. `catalog_job` (per category): products and their embeddings;
-2. `interactions_job` and `knowledge_job` (per category): LLM extraction, resolution,
-   the gate, collective knowledge;
-3. `graph_job`: behaviour mining, the fused graph, the snapshot, evaluation, personalisation.
+2. `interactions_job` (interactions and the behaviour mined from them) and `knowledge_job`
+   (per category): LLM extraction, resolution, the LLM's interpretation of co-purchases, the
+   gate, collective knowledge;
+3. `graph_job`: the fused graph, the snapshot, evaluation, personalisation.
 `category_rebuild_job` runs steps 1-2 for one category; the nightly schedule runs it for
 every registered category. The graph's assets republish by dependency once those runs have
 landed (defs/automation.py); `graph_job` runs step 3 by hand or from the CLI.
@@ -17,11 +18,12 @@ from pkg_assets.defs.partitions import CATEGORY_PARTITIONS_NAME, category_partit
 
 CATALOG_ASSETS = dg.AssetSelection.assets("products", "product_embeddings", "product_duplicates")
 KNOWLEDGE_ASSETS = dg.AssetSelection.assets(
-    "llm_relations", "resolved_relations", "concepts", "validated_relations", "rejected_relations",
+    "llm_relations", "resolved_relations", "concepts", "interpreted_relations", "validated_relations",
+    "rejected_relations",
     "product_clusters", "cluster_knowledge", "knowledge_vectors",
 )
 GRAPH_ASSETS = dg.AssetSelection.assets(
-    "behavior_edges", "pkg_nodes", "pkg_edges", "pkg_topk", "pkg_snapshot", "graph_evaluation",
+    "pkg_nodes", "pkg_edges", "pkg_topk", "pkg_snapshot", "graph_evaluation",
     "user_preferences", "user_kg_context",
 )
 
@@ -30,15 +32,17 @@ GRAPH_ASSETS = dg.AssetSelection.assets(
 # concurrent writers, so steps and runs of different categories run at once.
 catalog_job = dg.define_asset_job("catalog_job", CATALOG_ASSETS, partitions_def=category_partitions,
                                   description="Ingest one category's products and embed them.")
-interactions_job = dg.define_asset_job("interactions_job", dg.AssetSelection.assets("interactions"),
-                                       description="Ingest interactions (all users).")
+# Behaviour is mined with the interactions: each category's knowledge run interprets its
+# strongest co-purchases (interpreted_relations) before the gate.
+interactions_job = dg.define_asset_job("interactions_job", dg.AssetSelection.assets("interactions", "behavior_edges"),
+                                       description="Ingest interactions (all users) and mine behaviour from them.")
 knowledge_job = dg.define_asset_job("knowledge_job", KNOWLEDGE_ASSETS, partitions_def=category_partitions,
                                     description="LLM extraction, resolution, gate and collective knowledge for one category.")
 category_rebuild_job = dg.define_asset_job("category_rebuild_job", CATALOG_ASSETS | KNOWLEDGE_ASSETS,
                                            partitions_def=category_partitions,
                                            description="Everything per category, for the nightly schedule.")
 graph_job = dg.define_asset_job("graph_job", GRAPH_ASSETS,
-                                description="Mine behaviour, fuse and publish the graph, evaluate, personalise.")
+                                description="Fuse and publish the graph, evaluate, personalise.")
 
 JOBS = [catalog_job, interactions_job, knowledge_job, category_rebuild_job, graph_job]
 

@@ -885,6 +885,7 @@ def mark_invalid(conn: duckdb.DuckDBPyConnection, call_id: str, error: str) -> N
 class ParsedResults:
     answers: list[tuple[LLMResult, Any]]  # (result, parsed answer) for every answer that parses
     invalid: list[str]  # "subject: reason" for every answer that does not
+    rejected: list[tuple[LLMResult, str]] = field(default_factory=list)  # (result, reason) of the same answers
 
 
 def parse_results(conn: duckdb.DuckDBPyConnection, results: list[LLMResult],
@@ -894,12 +895,13 @@ def parse_results(conn: duckdb.DuckDBPyConnection, results: list[LLMResult],
     recursion limit, anything the parser raises) marks the row `invalid` with its reason; an
     `invalid` row that parses now (a fixed parser) is `ok` again. Statuses change in one
     short transaction."""
-    answers, invalid, changes = [], [], []
+    answers, invalid, rejected, changes = [], [], [], []
     for result in results:
         if result.status == "error":
             continue
         if result.status == "invalid" and result.response is None:  # no text to parse (unreadable body)
             invalid.append(f"{result.request.subject}: {result.error}")
+            rejected.append((result, str(result.error)))
             continue
         try:
             answers.append((result, parse(result.response)))
@@ -908,6 +910,7 @@ def parse_results(conn: duckdb.DuckDBPyConnection, results: list[LLMResult],
         except Exception as exc:  # noqa: BLE001 - whatever a parser raises, the row is invalid, not a crash
             reason = str(exc) if isinstance(exc, InvalidAnswer) else f"unparseable: {type(exc).__name__}: {exc}"
             invalid.append(f"{result.request.subject}: {reason[:300]}")
+            rejected.append((result, reason[:2000]))
             if result.status != "invalid" or (result.error or "") != reason[:2000]:
                 changes.append((result.call_id, "invalid", reason[:2000]))
     if changes:
@@ -915,4 +918,4 @@ def parse_results(conn: duckdb.DuckDBPyConnection, results: list[LLMResult],
         with registered(conn, "_ledger_status", frame):
             retry_conflicts(lambda: conn.execute("UPDATE llm_calls SET status = s.status, error = s.error "
                                                  "FROM _ledger_status s WHERE llm_calls.call_id = s.call_id"))
-    return ParsedResults(answers, invalid)
+    return ParsedResults(answers, invalid, rejected)

@@ -78,3 +78,16 @@ def test_the_maker_after_by_is_no_part_of_the_line():
     assert edp == edc == ["shalimar"]
     flanker = line_words("Midnight Fantasy By Britney Spears for Women", None, LEXICON, drop_maker=True)
     assert flanker == ["midnight", "fantasy"]
+
+
+def test_plural_category_leaves_become_the_singular_types_titles_contain():
+    """"Cases" was read as the type "cas" (no title contains it), so a phone case had no type
+    and the gate let "a phone case is a substitute for a power bank" through."""
+    from pkg_assets.core.product_type import _singular
+
+    assert [_singular(w) for w in ("cases", "vases", "roses", "glasses", "brushes", "boxes", "watches", "polishes",
+                                   "lashes", "batteries", "tents")] == [
+        "case", "vase", "rose", "glass", "brush", "box", "watch", "polish", "lash", "battery", "tent"]
+    lexicon = TypeLexicon.from_categories(["Store > Phones & Accessories > Cases",
+                                           "Store > Beauty > Tools > Makeup Brushes"])
+    assert lexicon.of_product("Pixelon 8a Rugged Case, Black", "Store > Phones & Accessories > Cases").name == "case"

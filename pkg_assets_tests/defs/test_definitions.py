@@ -13,7 +13,7 @@ EXPECTED = {
     "resolution": {"product_embeddings", "resolved_relations", "concepts", "product_duplicates"},
     "validation": {"validated_relations", "rejected_relations"},
     "collective": {"product_clusters", "cluster_knowledge", "knowledge_vectors"},
-    "behavior": {"behavior_edges"},
+    "behavior": {"behavior_edges", "interpreted_relations"},
     "graph": {"pkg_nodes", "pkg_edges", "pkg_topk", "pkg_snapshot"},
     "evaluation": {"graph_evaluation"},
     "personalization": {"user_preferences", "user_kg_context"},
@@ -38,7 +38,7 @@ def test_partitioned_stages_share_the_category_partitions():
     graph = make_definitions().resolve_asset_graph()
     partitioned = {k.to_user_string() for k in graph.materializable_asset_keys if graph.get(k).partitions_def}
     assert partitioned == {"products", "llm_relations", "product_embeddings", "product_duplicates",
-                           "resolved_relations", "concepts",
+                           "resolved_relations", "concepts", "interpreted_relations",
                            "validated_relations", "rejected_relations", "product_clusters", "cluster_knowledge",
                            "knowledge_vectors"}
     for name in partitioned:

@@ -56,6 +56,37 @@ def test_the_same_edge_with_training_support_does():
     assert _has_llm_edge(evaluation_graph(conn, _train(with_copurchase=True), window=5, min_support=1))
 
 
+def _warehouse_with_interpretation() -> duckdb.DuckDBPyConnection:
+    """H and T's co-purchase interpreted as a complement, and nothing else proposing the edge;
+    production selected the pair with at least 3 shared users (it saw every interaction). H and
+    T's embeddings are close, so the gate accepts the edge even without behaviour: only the
+    pair's selection from the training split can keep it out."""
+    conn = duckdb.connect()
+    ensure_tables(conn)
+    vectors = np.eye(8, dtype=np.float32)
+    vectors[1] = np.array([0.8, 0.6, 0, 0, 0, 0, 0, 0], dtype=np.float32)  # cosine(H, T) = 0.8
+    for i, (pid, title, path) in enumerate(PRODUCTS):
+        conn.execute("INSERT INTO products (product_id, title, category_path, category, content_hash) "
+                     "VALUES (?, ?, ?, 'c', 'h')", [pid, title, path])
+        conn.execute("INSERT INTO product_embeddings VALUES ('c', ?, 'h', 'm', ?, NULL)", [pid, vectors[i].tolist()])
+    selection = '{"min_support": 3, "min_lift": 0.0, "per_product": 3, "max_calls": 500}'
+    conn.execute("""INSERT INTO interpreted_relations (category, a_id, b_id, support, lift, jaccard, strength, outcome,
+                 relation, src_id, dst_id, confidence, rationale, call_id, model, prompt_version, selection)
+                 VALUES ('c', 'H', 'T', 3, 1.0, 0.5, 0.7, 'typed', 'complement', 'H', 'T', 0.9,
+                 'tea is brewed with the kettle', 'call1', 'm', 'interpret_pair@v', ?)""", [selection])
+    return conn
+
+
+def test_an_interpretation_of_a_pair_only_test_interactions_select_does_not_reach_the_evaluation_graph():
+    conn = _warehouse_with_interpretation()
+    assert not _has_llm_edge(evaluation_graph(conn, _train(with_copurchase=False), window=5, min_support=1))
+
+
+def test_the_same_interpretation_with_training_co_purchases_does():
+    conn = _warehouse_with_interpretation()
+    assert _has_llm_edge(evaluation_graph(conn, _train(with_copurchase=True), window=5, min_support=1))
+
+
 def test_knowledge_is_walked_both_ways():
     edges = pd.DataFrame({"src_id": ["H", "A"], "relation": ["substitute", "co_purchased"], "dst_id": ["T", "B"],
                           "weight": [0.5, 1.0]})

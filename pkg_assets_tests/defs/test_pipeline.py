@@ -12,7 +12,7 @@ from pkg_assets_tests.conftest import _env
 from pkg_assets.resources.warehouse import open_folder_warehouse
 
 ALL_ASSETS = ["products", "interactions", "llm_relations", "product_embeddings", "product_duplicates",
-              "resolved_relations", "concepts",
+              "resolved_relations", "concepts", "interpreted_relations",
               "validated_relations", "rejected_relations", "product_clusters", "cluster_knowledge",
               "knowledge_vectors", "behavior_edges", "pkg_nodes", "pkg_edges", "pkg_topk", "pkg_snapshot",
               "graph_evaluation", "user_preferences", "user_kg_context"]
@@ -50,7 +50,7 @@ def test_every_asset_is_materialised_and_the_snapshot_is_queryable(demo_run):
         explained = snap.execute("SELECT path, relation FROM explain_pair('D0011', 'D0041')").fetchall()
         assert explained  # carnations and the Mother's Day card are linked, directly or via a concept
         sources = {s for (row,) in snap.execute("SELECT sources FROM pkg_edges").fetchall() for s in row}
-        assert sources == {"llm_individual", "llm_collective", "behavior"}
+        assert sources == {"llm_individual", "llm_interpreted", "llm_collective", "behavior"}
 
 
 def test_carnations_complement_a_mothers_day_card(demo_run):
@@ -66,8 +66,11 @@ def test_rejected_edges_keep_their_reasons_and_the_invalid_answer_is_in_the_ledg
     reasons = {r for (r,) in demo_run.query("SELECT split_part(reasons, ':', 1) FROM rejected_relations")}
     assert "unresolved" in reasons
     assert demo_run.query("SELECT count(*) FROM rejected_relations WHERE reasons = ''") == [(0,)]
-    invalid = demo_run.query("SELECT prompt_name, error, response FROM llm_calls WHERE status = 'invalid'")
-    assert len(invalid) == 1 and "relation" in invalid[0][1] and "best_friend" in invalid[0][2]
+    invalid = dict((prompt, (error, response)) for prompt, error, response in demo_run.query(
+        "SELECT prompt_name, error, response FROM llm_calls WHERE status = 'invalid'"))
+    assert sorted(invalid) == ["factor_usage", "interpret_pair"]  # one recorded answer of each breaks its schema
+    assert "relation" in invalid["factor_usage"][0] and "best_friend" in invalid["factor_usage"][1]
+    assert "relation" in invalid["interpret_pair"][0] and "bundle" in invalid["interpret_pair"][1]
 
 
 def test_injected_description_does_not_change_the_output(demo_run):

@@ -4,7 +4,7 @@ CREATE TABLE IF NOT EXISTS pkg_edges (
     relation        VARCHAR NOT NULL,
     dst_id          VARCHAR NOT NULL,
     dst_type        VARCHAR NOT NULL,  -- product | concept
-    sources         VARCHAR[] NOT NULL,-- llm_individual | llm_collective | behavior
+    sources         VARCHAR[] NOT NULL,-- llm_individual | llm_interpreted | llm_collective | behavior
     weight          DOUBLE NOT NULL,   -- ranking weight (see sql/pkg_edges_build.sql)
     gate_score      DOUBLE,
     confidence      DOUBLE,

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from pkg_assets.core.catalog import load_products, resolve_source
-from pkg_assets.core.prompts import CLUSTER_PROMPT, FACTOR_PROMPTS
+from pkg_assets.core.catalog import load_interactions, load_products, resolve_source
+from pkg_assets.core.interpretation import pair_key
+from pkg_assets.core.prompts import CLUSTER_PROMPT, FACTOR_PROMPTS, INTERPRET_PROMPT
 from pkg_assets.data.demo.catalog_source import (
-    BROKEN_ROWS, CATEGORY_DEFAULTS, INJECTED_DESCRIPTION, INJECTED_DESCRIPTION_TYPE, MISSIONS,
-    PLANTED_CONCEPT_ANSWERS, ROOT, TYPES, ProductType,
+    BROKEN_ROWS, CATEGORY_DEFAULTS, INJECTED_DESCRIPTION, INJECTED_DESCRIPTION_TYPE, INTERPRETATION_ERRORS,
+    INVALID_INTERPRETATION, MISSIONS, PAIR_INTERPRETATIONS, PLANTED_CONCEPT_ANSWERS, ROOT, TYPES, ProductType,
 )
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -126,6 +127,23 @@ def cluster_answer(members: list[str], type_of: dict[str, ProductType]) -> dict:
     return {"theme": theme, "relations": relations}
 
 
+def interpretation_answer(a_id: str, b_id: str, type_of: dict[str, ProductType]) -> dict:
+    """What the LLM says about why the co-purchased products `a_id` and `b_id` go together
+    (the hand-written PAIR_INTERPRETATIONS, by their types; "none" for a pair not listed)."""
+    a_type, b_type = type_of[a_id].key, type_of[b_id].key
+    if {a_type, b_type} == set(INVALID_INTERPRETATION):
+        return {"relation": "bundle", "head": "A", "concept": None, "confidence": 0.8,
+                "rationale": "Sold together as a bundle."}
+    for table in (PAIR_INTERPRETATIONS, INTERPRETATION_ERRORS):
+        for first, second, relation, head, concept, rationale in table:
+            if {first, second} == {a_type, b_type}:
+                return {"relation": relation, "head": "B" if head == b_type and head != a_type else "A",
+                        "concept": concept, "rationale": rationale,
+                        "confidence": 0.6 if table is INTERPRETATION_ERRORS else _confidence(a_id, b_id, rank=1)}
+    return {"relation": "none", "head": "A", "concept": None, "confidence": 0.7,
+            "rationale": f"A {type_of[a_id].label} and a {type_of[b_id].label} share no use."}
+
+
 def _interactions(products: list[dict], type_of: dict[str, ProductType]) -> list[dict]:
     rng = random.Random(SEED)
     by_type: dict[str, list[str]] = {}
@@ -155,7 +173,7 @@ def _interactions(products: list[dict], type_of: dict[str, ProductType]) -> list
 
 
 def write_demo(out_dir: Path = DEMO_DIR) -> dict:
-    from pkg_assets.recordings import plan_clusters
+    from pkg_assets.recordings import plan_clusters, plan_interpretations
     from pkg_assets.resources.embedder import EmbedderResource
 
     products, type_of = _product_rows()
@@ -199,11 +217,19 @@ def write_demo(out_dir: Path = DEMO_DIR) -> dict:
             records.append({"prompt": CLUSTER_PROMPT.name, "key": f"cluster/{signature}",
                             "prompt_version": CLUSTER_PROMPT.version, "members": members,
                             "response": json.dumps(cluster_answer(members, type_of), ensure_ascii=False)})
+    # Co-purchased pairs exactly as interpreted_relations selects them (mined from the file just written).
+    interactions = load_interactions(source, set(normalised["product_id"])).kept
+    asked = sorted({pair for pairs in plan_interpretations(normalised, interactions).values() for pair in pairs})
+    n_pairs = len(asked)  # a pair of two categories is selected by both and recorded once
+    for a_id, b_id in asked:
+        records.append({"prompt": INTERPRET_PROMPT.name, "key": pair_key(a_id, b_id),
+                        "prompt_version": INTERPRET_PROMPT.version,
+                        "response": json.dumps(interpretation_answer(a_id, b_id, type_of), ensure_ascii=False)})
     with open(out_dir / "recordings.jsonl", "w", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     return {"products": len(products), "users": len({e["user_id"] for e in events}), "events": len(events),
-            "recordings": len(records), "clusters": n_clusters,
+            "recordings": len(records), "clusters": n_clusters, "interpreted_pairs": n_pairs,
             "categories": pd.Series([type_of[p["product_id"]].category for p in products]).nunique()}
 
 

@@ -23,7 +23,7 @@ from pkg_assets.core.recommend import (
     with_reverse,
 )
 from pkg_assets.defs.automation import GRAPH_AUTOMATION
-from pkg_assets.defs.behavior.assets import mine_behavior
+from pkg_assets.defs.behavior.assets import mine_behavior, reselected_pairs
 from pkg_assets.defs.charts import recommenders_chart
 from pkg_assets.defs.graph.assets import pkg_edges
 from pkg_assets.core.gate import GateConfig
@@ -41,7 +41,7 @@ from pkg_assets.resources.warehouse import (
 # Tables the graph build reads besides behaviour: the knowledge side of the PKG, and what the
 # gate needs to judge the LLM's edges again on training behaviour.
 KNOWLEDGE_TABLES = ("products", "cluster_knowledge", "product_clusters", "resolved_relations", "product_embeddings",
-                    "concepts")
+                    "concepts", "interpreted_relations")
 
 
 class GraphEvaluationConfig(dg.Config):
@@ -118,12 +118,18 @@ def evaluation_warehouse(conn: duckdb.DuckDBPyConnection, train: pd.DataFrame, w
 def regate(conn: duckdb.DuckDBPyConnection, gate: GateConfig, verdicts: dict) -> None:
     """Judge every partition's resolved relations again with the behaviour on `conn`, and keep
     the accepted edges in its `validated_relations`."""
-    categories = [c for (c,) in conn.execute("SELECT DISTINCT category FROM resolved_relations ORDER BY 1").fetchall()]
+    categories = [c for (c,) in conn.execute(
+        "SELECT category FROM resolved_relations UNION SELECT category FROM interpreted_relations ORDER BY 1").fetchall()]
     if not categories:
         return
     index = load_catalog_index(conn)
+    selections = dict(conn.execute("SELECT category, any_value(selection) FROM interpreted_relations GROUP BY 1").fetchall())
     for category in categories:
-        gated = judge_partition(gate_inputs(conn, category, index=index, drop_behaviour_ties=True), gate, verdicts)
+        # Interpretations only of the pairs the training split's behaviour selects too: pairs
+        # the test interactions made strong enough must not reach the evaluated graph.
+        pairs = reselected_pairs(conn, category, selections[category]) if category in selections else set()
+        gated = judge_partition(gate_inputs(conn, category, index=index, drop_behaviour_ties=True,
+                                            interpreted_pairs=pairs), gate, verdicts)
         replace_partition(conn, "validated_relations", gated[gated["reasons"] == ""], category)
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 from pydantic import Field
 
 from pkg_assets.core.extraction import parse_answer
+from pkg_assets.core.interpretation import gate_proposals
 from pkg_assets.core.gate import GateConfig, aggregate_proposals, behaviour_by_pair, borderline, judge_edges
 from pkg_assets.core.models import VerifierAnswer
 from pkg_assets.core.resolve import product_traits
@@ -83,16 +84,27 @@ class GateInputs:
     traits: dict
 
 
-def gate_inputs(conn, category: str, index=None, drop_behaviour_ties: bool = False) -> GateInputs:
-    """Read one partition's resolved relations and every signal's inputs.
+def gate_inputs(conn, category: str, index=None, drop_behaviour_ties: bool = False,
+                interpreted_pairs: set[tuple[str, str]] | None = None) -> GateInputs:
+    """Read one partition's resolved relations, its interpreted co-purchases (as proposals of
+    the factor `interpreted`) and every signal's inputs.
 
     `drop_behaviour_ties` treats links that behaviour chose between tied listings as
-    unresolved: the leak-free evaluation must not let interactions pick a tail either.
+    unresolved, and `interpreted_pairs` keeps only the interpretations of those (a, b) pairs:
+    the leak-free evaluation must not let the test interactions pick a tail or a pair either.
     """
     resolved = conn.execute("SELECT * FROM resolved_relations WHERE category = ?", [category]).df()
     if drop_behaviour_ties and len(resolved):
         by_behaviour = resolved["resolution_reason"].fillna("").str.startswith("ambiguous between")
         resolved.loc[by_behaviour, ["decision", "tail_id"]] = ["unresolved", None]
+    interpreted = conn.execute("SELECT * FROM interpreted_relations WHERE category = ?", [category]).df()
+    if interpreted_pairs is not None:
+        keep = [(a, b) in interpreted_pairs for a, b in zip(interpreted["a_id"], interpreted["b_id"])]
+        interpreted = interpreted[pd.Series(keep, index=interpreted.index, dtype=bool)]  # ([] would pick columns)
+    proposals = gate_proposals(interpreted, {p for (p,) in conn.execute(
+        "SELECT product_id FROM products WHERE category = ?", [category]).fetchall()})
+    if len(proposals):
+        resolved = pd.concat([resolved, proposals], ignore_index=True) if len(resolved) else proposals
     edges = aggregate_proposals(resolved)
     index = index if index is not None else load_catalog_index(conn)
     product_edges = edges[edges["decision"] == "product"]
@@ -123,10 +135,10 @@ def judge_partition(inputs: GateInputs, gate: GateConfig, verdicts: dict | None 
     pool="duckdb",
     specs=[
         dg.AssetSpec("validated_relations", kinds={"duckdb"},
-                     deps=["resolved_relations", product_embeddings, interactions],
+                     deps=["resolved_relations", "interpreted_relations", product_embeddings, interactions],
                      description="LLM edges that passed the hallucination gate, with every signal."),
         dg.AssetSpec("rejected_relations", kinds={"duckdb"},
-                     deps=["resolved_relations", product_embeddings, interactions],
+                     deps=["resolved_relations", "interpreted_relations", product_embeddings, interactions],
                      description="LLM edges the gate rejected: every signal kept, plus the reasons."),
     ],
 )
