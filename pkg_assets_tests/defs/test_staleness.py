@@ -88,9 +88,10 @@ def test_a_view_edit_marks_the_snapshot_that_publishes_the_views_stale(demo_run,
 
 def test_a_model_switch_marks_every_asset_that_asks_the_model_stale(demo_run):
     changed = stale(demo_run, definitions(demo_run, PKG_LLM_MODEL="openai/gpt-4o-mini"))
-    # extraction and collective knowledge ask it; the gate asks it about borderline edges
+    # extraction, the interpretation of co-purchases and collective knowledge ask it; the gate
+    # asks it about borderline edges
     assert changed == {name: partitions(demo_run, "CODE") for name in (
-        "llm_relations", "cluster_knowledge", "validated_relations", "rejected_relations")}
+        "llm_relations", "interpreted_relations", "cluster_knowledge", "validated_relations", "rejected_relations")}
 
 
 def test_a_throughput_setting_changes_no_answer_and_marks_nothing_stale(demo_run):
