@@ -69,7 +69,7 @@ def plan_interpretations(products: pd.DataFrame, interactions: pd.DataFrame | No
     sql/interpreted_pairs.sql with `config` (InterpretationConfig's defaults when None)."""
     import duckdb
 
-    from pkg_assets.defs.behavior.assets import BehaviorConfig, InterpretationConfig, mine_behavior, select_pairs
+    from pkg_assets.defs.behavior.assets import BehaviorConfig, InterpretationConfig, mine_into_table, select_pairs
     from pkg_assets.resources.warehouse import ensure_tables
 
     if interactions is None or interactions.empty:
@@ -81,10 +81,7 @@ def plan_interpretations(products: pd.DataFrame, interactions: pd.DataFrame | No
         conn.register("_products", products[["product_id", "title", "category", "content_hash"]])
         conn.execute("INSERT INTO products BY NAME SELECT * FROM _products")
         conn.register("_events", interactions[["user_id", "product_id", "position"]])
-        select = mine_behavior(conn, "SELECT user_id, product_id, position FROM _events", mining.window,
-                               mining.min_support)
-        conn.execute(f"INSERT INTO behavior_edges BY NAME {select}",
-                     {"window": mining.window, "min_support": mining.min_support})
+        mine_into_table(conn, "SELECT user_id, product_id, position FROM _events", mining.window, mining.min_support)
         plan = {}
         for category in sorted(products["category"].dropna().unique()):
             pairs = select_pairs(conn, category, config)

@@ -128,7 +128,7 @@ class InterpretationAnswer(BaseModel):
 
     @model_validator(mode="after")
     def _concept_when_shared(self) -> "InterpretationAnswer":
-        relation = self.relation.value if isinstance(self.relation, Relation) else self.relation
+        relation = self.relation_name
         if relation in CONCEPT_RELATIONS and not self.concept:
             raise ValueError(f"relation {relation!r} names a shared concept, but 'concept' is empty")
         if relation not in CONCEPT_RELATIONS and self.concept:

@@ -17,14 +17,19 @@ PRODUCTS = [("H", "Acme Kettle, Steel", "Store > Kitchen > Kettles"), ("T", "Bre
             ("X", "Other Thing", "Store > Misc > Things")]
 
 
-def _warehouse() -> duckdb.DuckDBPyConnection:
+def _catalog(vectors: np.ndarray) -> duckdb.DuckDBPyConnection:
+    """A warehouse holding PRODUCTS with these embeddings (row i for product i)."""
     conn = duckdb.connect()
     ensure_tables(conn)
-    vectors = np.eye(8, dtype=np.float32)  # orthogonal: no embedding evidence for any pair
     for i, (pid, title, path) in enumerate(PRODUCTS):
         conn.execute("INSERT INTO products (product_id, title, category_path, category, content_hash) "
                      "VALUES (?, ?, ?, 'c', 'h')", [pid, title, path])
         conn.execute("INSERT INTO product_embeddings VALUES ('c', ?, 'h', 'm', ?, NULL)", [pid, vectors[i].tolist()])
+    return conn
+
+
+def _warehouse() -> duckdb.DuckDBPyConnection:
+    conn = _catalog(np.eye(8, dtype=np.float32))  # orthogonal: no embedding evidence for any pair
     conn.execute("""INSERT INTO resolved_relations VALUES ('c', 'H', 'complements', 'complement', 'Brewco Tea Sampler',
                  'product', 0.9, 'tea for the kettle', '1', 'm', 'v', 'product', 'T', 0.95, 'exact title', NULL)""")
     # What production accepted, having seen the test interactions.
@@ -61,14 +66,9 @@ def _warehouse_with_interpretation() -> duckdb.DuckDBPyConnection:
     production selected the pair with at least 3 shared users (it saw every interaction). H and
     T's embeddings are close, so the gate accepts the edge even without behaviour: only the
     pair's selection from the training split can keep it out."""
-    conn = duckdb.connect()
-    ensure_tables(conn)
     vectors = np.eye(8, dtype=np.float32)
     vectors[1] = np.array([0.8, 0.6, 0, 0, 0, 0, 0, 0], dtype=np.float32)  # cosine(H, T) = 0.8
-    for i, (pid, title, path) in enumerate(PRODUCTS):
-        conn.execute("INSERT INTO products (product_id, title, category_path, category, content_hash) "
-                     "VALUES (?, ?, ?, 'c', 'h')", [pid, title, path])
-        conn.execute("INSERT INTO product_embeddings VALUES ('c', ?, 'h', 'm', ?, NULL)", [pid, vectors[i].tolist()])
+    conn = _catalog(vectors)
     selection = '{"min_support": 3, "min_lift": 0.0, "per_product": 3, "max_calls": 500}'
     conn.execute("""INSERT INTO interpreted_relations (category, a_id, b_id, support, lift, jaccard, strength, outcome,
                  relation, src_id, dst_id, confidence, rationale, call_id, model, prompt_version, selection)

@@ -15,7 +15,7 @@ from pkg_assets.core.resolve import concept_id, concept_key
 from pkg_assets.defs.automation import LLM_RETRY
 from pkg_assets.defs.metadata import counts_table, preview
 from pkg_assets.defs.partitions import category_partitions
-from pkg_assets.defs.resolution.assets import product_embeddings
+from pkg_assets.defs.resolution.assets import known_concept_ids, product_embeddings
 from pkg_assets.resources.embedder import EmbedderResource
 from pkg_assets.resources.llm import LLMRequest, LLMResource, parse_results
 from pkg_assets.resources.warehouse import WarehouseResource, replace_partition, sql_text, vector_array, vector_matrix
@@ -81,10 +81,7 @@ def cluster_knowledge(context: dg.AssetExecutionContext, config: CollectiveConfi
             WHERE c.category = ? ORDER BY c.cluster_id, p.product_id
             """, [category],
         ).df()
-        known_forms = {}
-        for cid, kind, forms in conn.execute("SELECT concept_id, kind, surface_forms FROM concepts").fetchall():
-            for form in forms:
-                known_forms[(kind, concept_key(form))] = cid
+        known_forms = known_concept_ids(conn)
 
         answers = member_answers(conn.execute(
             "SELECT head_id, relation, tail_mention FROM resolved_relations WHERE category = ? AND decision = 'concept'",

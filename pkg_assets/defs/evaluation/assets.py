@@ -23,7 +23,7 @@ from pkg_assets.core.recommend import (
     with_reverse,
 )
 from pkg_assets.defs.automation import GRAPH_AUTOMATION
-from pkg_assets.defs.behavior.assets import mine_behavior, reselected_pairs
+from pkg_assets.defs.behavior.assets import mine_into_table, reselected_pairs
 from pkg_assets.defs.charts import recommenders_chart
 from pkg_assets.defs.graph.assets import pkg_edges
 from pkg_assets.core.gate import GateConfig
@@ -106,11 +106,7 @@ def evaluation_warehouse(conn: duckdb.DuckDBPyConnection, train: pd.DataFrame, w
                 scratch.register("incoming", frame.select(kept) if arrow else frame[kept])
                 scratch.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
                 scratch.unregister("incoming")
-        # Mined into a table, as the production asset does: fetching this query's result into
-        # Python never returned on amazon-beauty's training split (duckdb 1.5.5, idle at 0% CPU),
-        # while writing it to a table takes a quarter of a second.
-        select = mine_behavior(scratch, "SELECT user_id, product_id, position FROM interactions", window, min_support)
-        scratch.execute(f"INSERT INTO behavior_edges BY NAME {select}", {"window": window, "min_support": min_support})
+        mine_into_table(scratch, "SELECT user_id, product_id, position FROM interactions", window, min_support)
         regate(scratch, gate or GateConfig(), verdicts)
         yield scratch
 

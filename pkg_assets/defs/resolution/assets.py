@@ -16,6 +16,7 @@ from pkg_assets.core.resolve import (
     CatalogIndex,
     ResolutionConfig,
     canonicalise_concepts,
+    concept_key,
     candidates_json,
     category_words,
     find_duplicate_products,
@@ -144,6 +145,16 @@ def load_catalog_index(conn) -> CatalogIndex:
             stale.unlink(missing_ok=True)  # a reader that mapped it keeps its mapping
             stale.with_suffix(".tfidf.joblib").unlink(missing_ok=True)
         return index
+
+
+def known_concept_ids(conn) -> dict[tuple[str, str], str]:
+    """(kind, concept key) -> concept_id for every surface form the `concepts` table holds, so
+    a concept named again (by a cluster, by a co-purchase's interpretation) is the same node."""
+    known = {}
+    for cid, kind, forms in conn.execute("SELECT concept_id, kind, surface_forms FROM concepts").fetchall():
+        for form in forms:
+            known[(kind, concept_key(form))] = cid
+    return known
 
 
 class ResolutionRunConfig(dg.Config):

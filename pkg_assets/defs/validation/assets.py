@@ -97,12 +97,13 @@ def gate_inputs(conn, category: str, index=None, drop_behaviour_ties: bool = Fal
     if drop_behaviour_ties and len(resolved):
         by_behaviour = resolved["resolution_reason"].fillna("").str.startswith("ambiguous between")
         resolved.loc[by_behaviour, ["decision", "tail_id"]] = ["unresolved", None]
+    descriptions = dict(conn.execute(
+        "SELECT product_id, description FROM products WHERE category = ?", [category]).fetchall())
     interpreted = conn.execute("SELECT * FROM interpreted_relations WHERE category = ?", [category]).df()
     if interpreted_pairs is not None:
         keep = [(a, b) in interpreted_pairs for a, b in zip(interpreted["a_id"], interpreted["b_id"])]
         interpreted = interpreted[pd.Series(keep, index=interpreted.index, dtype=bool)]  # ([] would pick columns)
-    proposals = gate_proposals(interpreted, {p for (p,) in conn.execute(
-        "SELECT product_id FROM products WHERE category = ?", [category]).fetchall()})
+    proposals = gate_proposals(interpreted, set(descriptions))  # the partition's products
     if len(proposals):
         resolved = pd.concat([resolved, proposals], ignore_index=True) if len(resolved) else proposals
     edges = aggregate_proposals(resolved)
@@ -117,8 +118,7 @@ def gate_inputs(conn, category: str, index=None, drop_behaviour_ties: bool = Fal
         reverse=set(conn.execute(
             "SELECT DISTINCT head_id, tail_id FROM resolved_relations WHERE decision = 'product'").fetchall()),
         behaviour=behaviour,
-        descriptions=dict(conn.execute(
-            "SELECT product_id, description FROM products WHERE category = ?", [category]).fetchall()),
+        descriptions=descriptions,
         vector_of=index.vector_of,
         traits=product_traits(index),
     )
