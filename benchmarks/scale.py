@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/scale.py                      # 100k and 1M products
     .venv/bin/python benchmarks/scale.py --sizes 100000       # one size
+    .venv/bin/python benchmarks/scale.py --work /tmp/scale --stages personalisation
+                                           # keep the files; a later run reuses them
 
 The generator writes, per size N: N products in 500 categories (titles of 6–22 words from a
 20,000-word vocabulary, brands, prices, descriptions; a three-level category path whose
@@ -344,6 +346,8 @@ def main() -> int:
     parser.add_argument("--no-parallel", action="store_true", help="skip benchmarks/parallel.py")
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES),
                         help="run only these (each needs the files of the stages before it)")
+    parser.add_argument("--work", type=Path, help="keep each size's files here (default: a temporary folder); "
+                        "files already there are reused, so one stage can be run again alone")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
@@ -358,15 +362,18 @@ def main() -> int:
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="pkg_scale_") as tmp:
         for n in args.sizes:
-            folder = Path(tmp) / label(n)
-            folder.mkdir()
-            started = time.perf_counter()
-            # In a child: a process's peak RSS counts its parent's at the fork (Linux keeps the
-            # high-water mark across exec), so this process stays small while it starts stages.
-            subprocess.run([sys.executable, __file__, "--generate", str(n), "--dir", str(folder)], check=True,
-                           cwd=PROJECT_DIR)
-            print(f"generated {n:,} products, {n * INTERACTIONS_PER_PRODUCT:,} interactions in "
-                  f"{time.perf_counter() - started:.1f}s", flush=True)
+            folder = (args.work or Path(tmp)) / label(n)
+            folder.mkdir(parents=True, exist_ok=True)
+            if (folder / "interactions.parquet").exists():
+                print(f"reusing the {n:,}-product files in {folder}", flush=True)
+            else:
+                started = time.perf_counter()
+                # In a child: a process's peak RSS counts its parent's at the fork (Linux keeps the
+                # high-water mark across exec), so this process stays small while it starts stages.
+                subprocess.run([sys.executable, __file__, "--generate", str(n), "--dir", str(folder)], check=True,
+                               cwd=PROJECT_DIR)
+                print(f"generated {n:,} products, {n * INTERACTIONS_PER_PRODUCT:,} interactions in "
+                      f"{time.perf_counter() - started:.1f}s", flush=True)
             for stage in args.stages:
                 seconds, rss, result = measure(stage, folder)
                 figures[f"{stage}_{label(n)}_s"] = round(seconds, 2)

@@ -97,8 +97,8 @@ def kg_context(histories: dict[str, list[str]], preferences: pd.DataFrame, edges
     columns = ["user_id", "rank", "anchor_id", "relation", "dst_id", "score", "path_text"]
     batch = Histories.of(histories)
     paths = _Paths(batch, edges, preferences, recent, decay)
-    anchors, _ = batch.last(recent)
-    visits = np.bincount(batch.rows[anchors], weights=paths.out.degree(paths.nodes.get_indexer(batch.items[anchors])),
+    anchors, age = batch.last(recent)
+    visits = np.bincount(batch.rows[anchors], weights=paths.visits(batch, 0, anchors, age, per_user),
                          minlength=len(batch))
     # Users in chunks of about VISITS_PER_CHUNK path visits, so memory stays bounded.
     chunk = np.cumsum(visits) // VISITS_PER_CHUNK
@@ -123,14 +123,35 @@ def kg_context(histories: dict[str, list[str]], preferences: pd.DataFrame, edges
 
 class _Paths:
     """kg_context's inputs as arrays: node and relation codes, the edges by source node, each
-    user's preference per relation."""
+    user's preference per relation.
+
+    Why a user's walk need not visit every edge of a popular item: from one anchor, paths of one
+    relation score edge weight x the same positive preference x the same decay, so they rank as
+    their weights do. An edge with at least `per_user` + (the user's distinct items) distinct
+    targets of strictly greater weight under the same anchor and relation can neither be one of
+    the user's top paths nor be the visit that gives a top path its score: at least `per_user`
+    unseen paths score strictly more. So each anchor's edges are visited in order of that count
+    (`heavier`), and only while it is below the user's bound; the anchor and relation order the
+    per-user walk reached paths in is restored after, and a path's first visit, which ranks
+    equal scores, is looked up among all edges. Where the argument needs what the data does not
+    give (a preference or decay of 0, weights that are NaN or too small for the products to
+    stay apart), the anchor's every edge is visited, as before. Without the bound the visits of
+    popular items' edges grew about 30x for 10x the catalog (benchmarks/scale.py)."""
+
+    # Weights and factors in this magnitude range keep `w1 > w2 * (1 + HEAVIER_MARGIN)` strict
+    # after the two multiplications of a score, with no underflow.
+    HEAVIER_MARGIN, SMALLEST, LARGEST = 1e-9, 1e-100, 1e100
 
     def __init__(self, batch: Histories, edges: pd.DataFrame, preferences: pd.DataFrame, recent: int, decay: float):
         self.batch, self.recent = batch, recent
         self.nodes = _node_index(batch, edges)
+        n_nodes = len(self.nodes)
         self.item = self.nodes.get_indexer(batch.items)
+        # Each user's distinct items: the paths to them are never shown (they are seen).
+        self.distinct_items = np.bincount(np.unique(batch.rows * n_nodes + self.item) // n_nodes, minlength=len(batch))
         relation, self.relation_names = pd.factorize(edges["relation"], use_na_sentinel=False)
-        self.out = OutEdges.of(self.nodes.get_indexer(edges["src_id"]), len(self.nodes))
+        source = self.nodes.get_indexer(edges["src_id"])
+        self.out = OutEdges.of(source, n_nodes)
         self.edge_dst, self.edge_relation = self.nodes.get_indexer(edges["dst_id"]), relation
         self.edge_weight = edges["weight"].to_numpy(dtype=np.float64)
         self.factors = np.array([float(decay ** age) for age in range(recent)])
@@ -140,7 +161,63 @@ class _Paths:
         known = (user >= 0) & (relation >= 0)
         self.preference_keys = pd.Index(user[known] * len(self.relation_names) + relation[known])
         # One more value, 0.0, for the keys without a preference (position -1), as the per-user dict.get.
-        self.preference = np.append(chosen["weight"].to_numpy(dtype=np.float64)[known], 0.0)
+        weight = chosen["weight"].to_numpy(dtype=np.float64)[known]
+        self.preference = np.append(weight, 0.0)
+        # Where the bound holds (see the class): users with a usable preference for every relation...
+        usable = (weight >= self.SMALLEST) & (weight <= self.LARGEST)
+        self.user_bounded = np.bincount(user[known][usable], minlength=len(batch)) == len(self.relation_names)
+        # ...anchors at a usable decay, and graphs whose weights are all usable.
+        self.age_bounded = (self.factors >= self.SMALLEST) & (self.factors <= self.LARGEST)
+        magnitude = np.abs(self.edge_weight)
+        self.bounded = bool(np.all((magnitude == 0) | ((magnitude >= self.SMALLEST) & (magnitude <= self.LARGEST))))
+        heavier = self._heavier(source, self.edge_relation) if self.bounded else np.zeros(len(edges), np.int64)
+        # The edges by source node, each node's by `heavier` then edge order; `heavier_keys`
+        # (node, heavier) sorted, to find how many of a node's edges are under a bound.
+        self.heavier_span = int(heavier.max(initial=0)) + 2
+        by_heavier = np.lexsort((heavier, source))
+        self.edges_by_heavier = by_heavier
+        self.heavier_keys = source[by_heavier].astype(np.int64) * self.heavier_span + heavier[by_heavier]
+        # The first edge frame row of each (source, relation, target): a path's first visit.
+        keys = self._path_keys(source, self.edge_relation, self.edge_dst)
+        unique_keys, self.first_edge = np.unique(keys, return_index=True)
+        self.path_keys = pd.Index(unique_keys)
+
+    def _path_keys(self, source: np.ndarray, relation: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        return (source.astype(np.int64) * len(self.relation_names) + relation) * len(self.nodes) + dst
+
+    def _heavier(self, source: np.ndarray, relation: np.ndarray) -> np.ndarray:
+        """For each edge, how many distinct targets of its (source, relation) have an edge of
+        weight above its own by more than the margin."""
+        group = source.astype(np.int64) * len(self.relation_names) + relation
+        targets = (pd.DataFrame({"group": group, "dst": self.edge_dst, "weight": self.edge_weight})
+                   .groupby(["group", "dst"], sort=False)["weight"].max().reset_index())
+        margin = np.abs(self.edge_weight) * self.HEAVIER_MARGIN
+        # Targets and edges in one order: group, then weight from the heaviest; at an equal
+        # value an edge's threshold comes before the targets, which are not above it.
+        value = np.concatenate([targets["weight"].to_numpy(), self.edge_weight + margin])
+        groups = np.concatenate([targets["group"].to_numpy(), group])
+        is_edge = np.r_[np.zeros(len(targets), bool), np.ones(len(group), bool)]
+        order = np.lexsort((~is_edge, -value, groups))
+        targets_before = np.cumsum(~is_edge[order]) - (~is_edge[order])
+        sorted_groups = groups[order]
+        group_start = np.flatnonzero(np.diff(sorted_groups, prepend=-1))
+        first_of_group = np.repeat(targets_before[group_start], np.diff(group_start, append=len(order)))
+        counts = np.empty(len(order), np.int64)
+        counts[order] = targets_before - first_of_group
+        return counts[len(targets):]
+
+    def visits(self, batch: Histories, start: int, anchors: np.ndarray, age: np.ndarray, per_user: int) -> np.ndarray:
+        """How many of each anchor's edges the walk visits (users `start`.. of `batch`)."""
+        node = self.item[self.batch.starts[start] + anchors]
+        degree = self.out.degree(node)
+        if not self.bounded:
+            return degree
+        rows = batch.rows
+        bound = np.minimum(per_user + self.distinct_items[start + rows[anchors]], self.heavier_span - 1)
+        under = np.searchsorted(self.heavier_keys, node.astype(np.int64) * self.heavier_span + bound) \
+            - self.out.starts[node]
+        bounded = self.user_bounded[start + rows[anchors]] & self.age_bounded[age]
+        return np.where(bounded, under, degree)
 
     def best(self, start: int, stop: int, per_user: int) -> tuple[np.ndarray, ...]:
         """(row, rank, anchor, relation, dst, score) of the top `per_user` paths of users
@@ -148,15 +225,21 @@ class _Paths:
         batch, n_nodes, relations = self.batch.slice(start, stop), len(self.nodes), len(self.relation_names)
         item = self.item[self.batch.starts[start]:self.batch.starts[stop]]
         anchors, age = batch.last(self.recent)
-        which, edge = self.out.follow(item[anchors])
+        count = self.visits(batch, start, anchors, age, per_user)
+        # The first `count` edges of each anchor in `heavier` order, then back in the per-user
+        # walk's order: anchor by anchor, each anchor's edges in edge frame order.
+        offset = np.repeat(self.out.starts[item[anchors]] - np.cumsum(count) + count, count)
+        which, edge = np.repeat(np.arange(len(anchors)), count), self.edges_by_heavier[offset + np.arange(len(offset))]
+        walk = np.lexsort((edge, which))
+        which, edge = which[walk], edge[walk]
         rows, dst = batch.rows[anchors][which], self.edge_dst[edge]
         unseen = key_positions(np.unique(batch.rows * n_nodes + item), rows * n_nodes + dst) < 0
         which, edge, rows, dst = which[unseen], edge[unseen], rows[unseen], dst[unseen]
         age, anchor, relation = age[which], item[anchors][which], self.edge_relation[edge]
         preferred = self.preference[key_positions(self.preference_keys, (start + rows) * relations + relation)]
         score = self.edge_weight[edge] * preferred * self.factors[age]
-        # Visits of one path side by side, in visit order (the sort is stable): its first visit
-        # is its place in the user's order, its first best visit gives its score and anchor.
+        # Visits of one path side by side, in visit order (the sort is stable): its first best
+        # visit gives its score and anchor.
         path = (rows * relations + relation) * n_nodes + dst
         order = np.argsort(path, kind="stable")
         path, score = path[order], score[order]
@@ -164,8 +247,23 @@ class _Paths:
         best = np.maximum.reduceat(score, starts)
         at_best = np.flatnonzero(score == np.repeat(best, np.diff(starts, append=len(path))))
         chosen, first = order[at_best[np.searchsorted(at_best, starts)]], order[starts]
-        ranked = np.lexsort((first, -best, rows[first]))
-        rank = place_in_row(rows[first][ranked], len(batch))
+        path_row, path_relation, path_dst = rows[first], relation[first], dst[first]
+        # A path's place in the user's order is its first visit among all edges, which the
+        # bound may have skipped: the user's first anchor with an edge to it, that edge's row.
+        anchor_rows = batch.rows[anchors]
+        first_anchor = np.searchsorted(anchor_rows, path_row)
+        reached = np.full(len(starts), np.iinfo(np.int64).max)
+        for step in range(self.recent):
+            slot = first_anchor + step
+            mine = slot < len(anchors)
+            mine[mine] = anchor_rows[slot[mine]] == path_row[mine]
+            found = np.full(len(starts), -1)
+            found[mine] = key_positions(self.path_keys, self._path_keys(item[anchors][slot[mine]], path_relation[mine],
+                                                                        path_dst[mine]))
+            new = (found >= 0) & (reached == np.iinfo(np.int64).max)
+            reached[new] = slot[new] * len(self.edge_weight) + self.first_edge[found[new]]
+        ranked = np.lexsort((reached, -best, path_row))
+        rank = place_in_row(path_row[ranked], len(batch))
         top = rank < per_user
         chosen, best = chosen[ranked[top]], best[ranked[top]]
         return start + rows[chosen], rank[top] + 1, anchor[chosen], relation[chosen], dst[chosen], best

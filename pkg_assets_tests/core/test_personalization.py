@@ -112,3 +112,48 @@ def test_amazon_beauty_preferences_and_context_equal_the_per_user_loops():
     names = dict(zip(products["product_id"], products["title"]))
     pd.testing.assert_frame_equal(kg_context(histories, preferences, edges, names),
                                   reference.kg_context(histories, preferences, edges, names), check_exact=True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_popular_items_edges_beyond_the_bound_change_nothing(seed):
+    """Hubs with hundreds of edges, weights that tie, repeat a target, or differ by less than
+    the margin, and long histories that see many of a hub's targets: the walk skips most of the
+    hubs' edges (the bound is reached) and still gives the per-user loop's rows exactly."""
+    from pkg_assets.core.personalization import _Paths
+    from pkg_assets.core.recommend import Histories
+
+    rng = np.random.default_rng(100 + seed)
+    hubs, count = [f"i{i}" for i in range(5)], 2_000
+    weights = np.array([0.5, 0.5, 0.7, 0.7 * (1 + 1e-12), 1.0, 0.25, 0.0, 2.0])
+    edges = pd.DataFrame({"src_id": rng.choice(hubs + [f"i{i}" for i in range(5, 40)], size=count, p=[0.18] * 5 + [0.1 / 35] * 35),
+                          "relation": rng.choice(["co_purchased", "complement", "substitute"], size=count),
+                          "dst_id": [f"i{i}" for i in rng.integers(60, size=count)],
+                          "weight": rng.choice(weights, size=count), "dst_type": "product"})
+    edges = pd.concat([edges, edges.sample(200, random_state=seed).assign(weight=0.9)], ignore_index=True)  # repeated targets
+    histories = {f"u{u}": [f"i{i}" for i in rng.integers(60, size=int(rng.integers(1, 30)))] + [str(rng.choice(hubs))]
+                 for u in range(80)}
+    relations = sorted(edges["relation"].unique())
+    preferences = relation_preferences(histories, edges, relations)
+    preferences = preferences[~((preferences["user_id"] == "u1") & (preferences["relation"] == "complement"))]
+    for recent, per_user, decay in ((3, 2, 0.7), (2, 5, 1.0), (3, 10, 0.0), (1, 1, 0.5)):
+        batch = Histories.of(histories)
+        paths = _Paths(batch, edges, preferences, recent, decay)
+        anchors, age = batch.last(recent)
+        visited = paths.visits(batch, 0, anchors, age, per_user).sum()
+        assert visited < 0.5 * paths.out.degree(paths.item[anchors]).sum()
+        new = kg_context(histories, preferences, edges, {}, recent, per_user, decay)
+        pd.testing.assert_frame_equal(new, reference.kg_context(histories, preferences, edges, {}, recent, per_user, decay),
+                                      check_exact=True)
+
+
+def test_weights_a_rounding_apart_are_not_heavier():
+    """0.7 and the next float above it score the same once multiplied by 0.3 and 0.7, so the
+    first reached of the four paths ranks first; the bound must not skip it as lighter."""
+    heavier = float(np.nextafter(0.7, 1.0))
+    assert (0.7 * 0.3) * 0.7 == (heavier * 0.3) * 0.7
+    edges = pd.DataFrame([("A", "complement", "X", 0.7)] + [("A", "complement", t, heavier) for t in "YZV"],
+                         columns=["src_id", "relation", "dst_id", "weight"])
+    preferences = pd.DataFrame({"user_id": ["u"], "relation": ["complement"], "weight": [0.3]})
+    context = kg_context({"u": ["A", "B"]}, preferences, edges, {}, recent=2, per_user=1, decay=0.7)
+    assert context["dst_id"].tolist() == ["X"]
+    pd.testing.assert_frame_equal(context, reference.kg_context({"u": ["A", "B"]}, preferences, edges, {}, 2, 1, 0.7))
