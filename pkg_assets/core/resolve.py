@@ -43,7 +43,6 @@ from pkg_assets.core.product_type import (
     _MEN,
     _UNISEX,
     _WOMEN,
-    _singular,
 )
 
 # Words of a generic mention that name no part of the kind: function words, audience words
