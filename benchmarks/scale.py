@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -214,6 +215,8 @@ def resolution_stage(stage: str, folder: Path) -> dict:
 
     from pkg_assets.core.resolve import ResolutionConfig, resolve_product_mentions
 
+    if stage == "catalog_index":  # a build, not an opening of the files of an earlier run (--work)
+        shutil.rmtree(folder / "catalog_index", ignore_errors=True)
     started = time.perf_counter()
     index = synthetic_index(folder)
     if stage == "catalog_index":
