@@ -151,7 +151,6 @@ class _Paths:
         self.distinct_items = np.bincount(np.unique(batch.rows * n_nodes + self.item) // n_nodes, minlength=len(batch))
         relation, self.relation_names = pd.factorize(edges["relation"], use_na_sentinel=False)
         source = self.nodes.get_indexer(edges["src_id"])
-        self.out = OutEdges.of(source, n_nodes)
         self.edge_dst, self.edge_relation = self.nodes.get_indexer(edges["dst_id"]), relation
         self.edge_weight = edges["weight"].to_numpy(dtype=np.float64)
         self.factors = np.array([float(decay ** age) for age in range(recent)])
@@ -173,10 +172,9 @@ class _Paths:
         heavier = self._heavier(source, self.edge_relation) if self.bounded else np.zeros(len(edges), np.int64)
         # The edges by source node, each node's by `heavier` then edge order; `heavier_keys`
         # (node, heavier) sorted, to find how many of a node's edges are under a bound.
+        self.out = OutEdges.of(source, n_nodes, within=heavier)
         self.heavier_span = int(heavier.max(initial=0)) + 2
-        by_heavier = np.lexsort((heavier, source))
-        self.edges_by_heavier = by_heavier
-        self.heavier_keys = source[by_heavier].astype(np.int64) * self.heavier_span + heavier[by_heavier]
+        self.heavier_keys = source[self.out.rows].astype(np.int64) * self.heavier_span + heavier[self.out.rows]
         # The first edge frame row of each (source, relation, target): a path's first visit.
         keys = self._path_keys(source, self.edge_relation, self.edge_dst)
         unique_keys, self.first_edge = np.unique(keys, return_index=True)
@@ -228,8 +226,7 @@ class _Paths:
         count = self.visits(batch, start, anchors, age, per_user)
         # The first `count` edges of each anchor in `heavier` order, then back in the per-user
         # walk's order: anchor by anchor, each anchor's edges in edge frame order.
-        offset = np.repeat(self.out.starts[item[anchors]] - np.cumsum(count) + count, count)
-        which, edge = np.repeat(np.arange(len(anchors)), count), self.edges_by_heavier[offset + np.arange(len(offset))]
+        which, edge = self.out.follow(item[anchors], count)
         walk = np.lexsort((edge, which))
         which, edge = which[walk], edge[walk]
         rows, dst = batch.rows[anchors][which], self.edge_dst[edge]

@@ -239,26 +239,30 @@ def cooccurrence_knn_recommender(train: pd.DataFrame) -> Recommender:
 
 @dataclass(frozen=True)
 class OutEdges:
-    """A graph's edges grouped by source node, each node's edges in the order of the edge frame:
-    the order the per-user walks followed them in, which decides float sums and ties."""
+    """A graph's edges grouped by source node, each node's edges in the order of the edge frame
+    (the order the per-user walks followed them in, which decides float sums and ties), or by
+    a key first (`of(within=...)`), then in that order."""
 
     starts: np.ndarray  # node code -> where its edges start in `rows`
     rows: np.ndarray    # frame rows of the edges, by source node
 
     @classmethod
-    def of(cls, sources: np.ndarray, n_nodes: int) -> OutEdges:
-        """`sources`: the source node code of each edge frame row."""
+    def of(cls, sources: np.ndarray, n_nodes: int, within: np.ndarray | None = None) -> OutEdges:
+        """`sources`: the source node code of each edge frame row; `within`: a key ordering each
+        node's edges before the frame order."""
         starts = np.zeros(n_nodes + 1, dtype=np.int64)
         np.cumsum(np.bincount(sources, minlength=n_nodes), out=starts[1:])
-        return cls(starts, np.argsort(sources, kind="stable"))
+        rows = np.argsort(sources, kind="stable") if within is None else np.lexsort((within, sources))
+        return cls(starts, rows)
 
     def degree(self, nodes: np.ndarray) -> np.ndarray:
         """Out-edges of each of `nodes`; code -1 (a node the graph does not know) has none."""
         return np.where(nodes >= 0, self.starts[nodes + 1] - self.starts[nodes], 0)
 
-    def follow(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(index into `nodes`, edge frame row) of every out-edge of each of `nodes` in turn."""
-        degree = self.degree(nodes)
+    def follow(self, nodes: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(index into `nodes`, edge frame row) of every out-edge of each of `nodes` in turn, or
+        of its first `counts` edges."""
+        degree = self.degree(nodes) if counts is None else counts
         # The i-th edge of node j is rows[starts[j] + i - (edges of the nodes before j)].
         offset = np.repeat(self.starts[nodes] - np.cumsum(degree) + degree, degree)
         return np.repeat(np.arange(len(nodes)), degree), self.rows[offset + np.arange(len(offset))]

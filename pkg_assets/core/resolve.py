@@ -219,6 +219,17 @@ def shard_path(path: Path, shard: int) -> Path:
     return path if shard == 0 else path.with_name(f"{path.name}.{shard}")
 
 
+def tfidf_path(path: Path) -> Path:
+    """The fitted TF-IDF kept beside the index at `path`."""
+    return path.with_suffix(".tfidf.joblib")
+
+
+def index_files(path: Path) -> list[Path]:
+    """Every file of the index at `path`, the first graph's first: removed in this order, no
+    process starts opening the index once its other files begin to go."""
+    return [path, *sorted(path.parent.glob(f"{path.name}.*")), tfidf_path(path)]
+
+
 def _write_atomically(path: Path, write) -> None:
     """`write(partial)` to a temporary name beside `path`, then rename it into place: another
     process opening `path` sees a whole file or none."""
@@ -293,16 +304,16 @@ class CatalogIndex:
             if path is not None and path.exists():
                 graphs = [Index.restore(str(shard_path(path, i)), view=True) for i in range(len(shards))]
             else:
-                graphs = []
-                for i, positions in reversed(list(enumerate(shards))):  # the first file last
-                    graph = Index(ndim=self.vectors.shape[1] if positions else 1, metric="cos", dtype=HNSW_DTYPE,
-                                  connectivity=HNSW_CONNECTIVITY, expansion_add=HNSW_EXPANSION_ADD)
+                graphs = [Index(ndim=self.vectors.shape[1] if positions else 1, metric="cos", dtype=HNSW_DTYPE,
+                                connectivity=HNSW_CONNECTIVITY, expansion_add=HNSW_EXPANSION_ADD)
+                          for positions in shards]
+                for graph, positions in zip(graphs, shards):
                     if positions:
                         graph.add(np.arange(positions.start, positions.stop, dtype=np.uint64),
                                   self.vectors[positions.start:positions.stop])
-                        if path is not None:
-                            _write_atomically(shard_path(path, i), lambda partial: graph.save(str(partial)))
-                    graphs.insert(0, graph)
+                if path is not None and len(self.product_ids):
+                    for i in reversed(range(len(graphs))):  # the first file last
+                        _write_atomically(shard_path(path, i), graphs[i].save)
             for graph in graphs:
                 graph.expansion_search = HNSW_EXPANSION_SEARCH
             # `Indexes` only points at the graphs: they must live as long as it does.
@@ -317,7 +328,7 @@ class CatalogIndex:
         if self._tfidf is None:
             import joblib
 
-            path = self.index_path.with_suffix(".tfidf.joblib") if self.index_path is not None else None
+            path = tfidf_path(self.index_path) if self.index_path is not None else None
             if path is not None and path.exists():
                 self._tfidf, self._title_matrix = joblib.load(path)
             else:

@@ -64,3 +64,17 @@ def test_tiny_catalogs(tmp_path, n):
     index = CatalogIndex(ids, [""] * n, vectors if n else np.zeros((0, 384), np.float32), index_path=tmp_path / "v.usearch")
     keys, _ = index.search(np.ones((2, 384), np.float32), 2)
     assert keys.shape == (2, min(2, n))
+
+
+def test_index_files_name_every_graph_and_the_tfidf_the_first_graph_first(tmp_path, monkeypatch):
+    from pkg_assets.core.resolve import index_files, tfidf_path
+
+    monkeypatch.setattr(resolve, "HNSW_SHARD_SIZE", 1_500)
+    ids, vectors = catalog(4_000, seed=3)
+    index = CatalogIndex(ids, ["a title"] * len(ids), vectors, index_path=tmp_path / "v.usearch")
+    index.search(vectors[:1], 1), index.lexical_search(["title"], 1)
+    (tmp_path / "w.usearch").write_bytes(b"another version")
+    files = index_files(tmp_path / "v.usearch")
+    assert files == [tmp_path / "v.usearch", tmp_path / "v.usearch.1", tmp_path / "v.usearch.2",
+                     tfidf_path(tmp_path / "v.usearch")]
+    assert all(file.exists() for file in files)

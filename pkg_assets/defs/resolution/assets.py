@@ -19,6 +19,7 @@ from pkg_assets.core.resolve import (
     concept_key,
     candidates_json,
     category_words,
+    index_files,
     find_duplicate_products,
     product_embedding_text,
     ProductLink,
@@ -142,10 +143,8 @@ def load_catalog_index(conn) -> CatalogIndex:
                              index_path=folder / f"{version}.usearch")
         _LATEST_INDEX.version, _LATEST_INDEX.index = version, index
         for stale in sorted(folder.glob("*.usearch"), key=lambda p: p.stat().st_mtime, reverse=True)[KEPT_INDEX_FILES:]:
-            for shard in folder.glob(f"{stale.name}.*"):  # its other graphs (shard_path)
-                shard.unlink(missing_ok=True)
-            stale.unlink(missing_ok=True)  # a reader that mapped it keeps its mapping
-            stale.with_suffix(".tfidf.joblib").unlink(missing_ok=True)
+            for file in index_files(stale):
+                file.unlink(missing_ok=True)  # a reader that mapped it keeps its mapping
         return index
 
 
